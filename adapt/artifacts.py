@@ -1,0 +1,47 @@
+"""What every artifact (index, adapter, eval run) records about how it was made, and atomic writes."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import platform
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import adapt
+
+_LIBS = ("torch", "transformers", "peft", "trl", "accelerate", "datasets", "sentence-transformers",
+         "faiss-cpu", "bm25s", "bitsandbytes", "vllm")
+
+
+def versions() -> dict[str, str]:
+    """Versions of adapt, Python and the libraries that shape results."""
+    out = {"adapt": adapt.__version__, "python": platform.python_version()}
+    for name in _LIBS:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically: a reader sees the old file or the new one, never half of it."""
+    write_text(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def write_text(path: Path, text: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

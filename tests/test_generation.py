@@ -1,0 +1,82 @@
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from adapt.errors import UserError
+from adapt.generation import LocalGenerator, OpenAIGenerator, chat
+from adapt.models import load_causal_lm
+from adapt.recipe import ModelSpec
+
+
+def test_batched_left_padding_matches_one_at_a_time(tiny_llama):
+    gen = LocalGenerator(*load_causal_lm(str(tiny_llama), dev="cpu"))
+    qs = [chat("hi", None), chat("What is the capital of France? Tell me at length please.", "Be brief."),
+          chat("Zorblat", None)]
+    batched = gen.generate(qs, max_new_tokens=12)
+    single = [gen.generate([q], max_new_tokens=12)[0] for q in qs]
+    assert [b.text for b in batched] == [s.text for s in single]
+    assert [b.input_tokens for b in batched] == [s.input_tokens for s in single]
+    assert batched[1].input_tokens > batched[0].input_tokens
+    for g in batched:
+        assert 1 <= g.output_tokens <= 12 and 0 < g.ttft_s <= g.latency_s
+
+
+class _FakeOpenAI(BaseHTTPRequestHandler):
+    calls: list[dict] = []
+    fail_first = 1
+
+    def log_message(self, *a):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).calls.append({"auth": self.headers.get("Authorization"), **body})
+        if type(self).fail_first > 0:
+            type(self).fail_first -= 1
+            self.send_response(429)
+            self.send_header("Retry-After", "0")
+            self.end_headers()
+            return
+        q = body["messages"][-1]["content"]
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for piece in ["echo: ", q]:
+            self.wfile.write(f"data: {json.dumps({'choices': [{'delta': {'content': piece}}]})}\n\n".encode())
+        usage = {"prompt_tokens": 7, "completion_tokens": 3}
+        self.wfile.write(f"data: {json.dumps({'choices': [], 'usage': usage})}\n\ndata: [DONE]\n\n".encode())
+
+
+@pytest.fixture
+def fake_server():
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _FakeOpenAI)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    _FakeOpenAI.calls, _FakeOpenAI.fail_first = [], 1
+    yield f"http://127.0.0.1:{srv.server_port}/v1"
+    srv.shutdown()
+
+
+def test_openai_backend_streams_retries_and_authenticates(fake_server, monkeypatch):
+    monkeypatch.setenv("FAKE_KEY", "sk-test")
+    spec = ModelSpec(base_url=fake_server, model="m1", api_key_env="FAKE_KEY")
+    gen = OpenAIGenerator.from_spec(spec)
+    out = gen.generate([chat("one", None), chat("two", None)], max_new_tokens=5)
+    assert [o.text for o in out] == ["echo: one", "echo: two"]
+    assert out[0].input_tokens == 7 and out[0].output_tokens == 3 and out[0].ttft_s <= out[0].latency_s
+    assert len(_FakeOpenAI.calls) == 3  # one 429, retried
+    assert all(c["auth"] == "Bearer sk-test" and c["model"] == "m1" and c["max_tokens"] == 5
+               for c in _FakeOpenAI.calls)
+
+
+def test_openai_backend_missing_key_env(monkeypatch):
+    monkeypatch.delenv("NOPE_KEY", raising=False)
+    with pytest.raises(UserError, match="NOPE_KEY"):
+        OpenAIGenerator.from_spec(ModelSpec(base_url="http://127.0.0.1:9/v1", model="m", api_key_env="NOPE_KEY"))
+
+
+def test_openai_backend_unreachable_is_reported():
+    gen = OpenAIGenerator("http://127.0.0.1:9/v1", "m", max_retries=1, timeout_s=1)
+    with pytest.raises(RuntimeError, match="unreachable"):
+        gen.generate([chat("x", None)], 4)
