@@ -26,7 +26,7 @@ data_app = typer.Typer(help="Import and check data.", no_args_is_help=True)
 app.add_typer(recipes_app, name="recipes")
 app.add_typer(rag_app, name="rag")
 app.add_typer(data_app, name="data")
-console = Console()
+console = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 RecipeArg = Annotated[str, typer.Argument(help="recipe name (recipes/NAME.yaml) or path to a YAML file")]
@@ -95,14 +95,77 @@ def ask(recipe: RecipeArg, question: str,
         console.print(f"  [dim][{i}] {s['source']}{head}[/dim]")
 
 
+# --- rag -----------------------------------------------------------------------------------------
+
+@rag_app.command("build")
+def rag_build(
+    docs: Annotated[Path, typer.Argument(help="folder of .md .txt .html .pdf .jsonl files (walked recursively)")],
+    index: Annotated[str, typer.Option(help="index folder (a symlink to the current build)")] = ".adapt/index",
+    embedder: Annotated[str, typer.Option(help="sentence-transformers model: builtin alias, path or hub id")] = "all-minilm-l6-v2",
+    chunk_size: Annotated[int, typer.Option(help="chunk length in embedder tokens")] = 200,
+    chunk_overlap: Annotated[int, typer.Option(help="tokens shared by neighbouring chunks")] = 32,
+    index_type: Annotated[str, typer.Option(help="auto (exact below 20k chunks, HNSW above), flat or hnsw")] = "auto",
+) -> None:
+    """Index documents. Incremental (unchanged files are not re-embedded) and atomic (a killed build
+    leaves the previous index answering)."""
+    from adapt.rag.index import build_index
+
+    if index_type not in ("auto", "flat", "hnsw"):
+        raise UserError(f"--index-type must be auto, flat or hnsw, not '{index_type}'")
+    rep = build_index(docs, index, embedder, chunk_size, chunk_overlap, index_type,
+                      warn=lambda m: err.print(f"[yellow]warning:[/yellow] {m}", highlight=False))
+    console.print(f"indexed {rep.files} file(s) into {rep.chunks} chunks ({rep.index_type}) at {rep.index} "
+                  f"in {rep.seconds:.1f}s: {rep.embedded_files} embedded, {rep.unchanged} unchanged, "
+                  f"{rep.deleted} removed, {len(rep.skipped)} skipped", highlight=False)
+
+
+@rag_app.command("query")
+def rag_query(
+    question: str,
+    index: Annotated[str, typer.Option(help="index folder")] = ".adapt/index",
+    k: Annotated[int, typer.Option("-k", help="number of chunks")] = 5,
+    mode: Annotated[str, typer.Option(help="dense, bm25 or hybrid (reciprocal-rank fusion)")] = "hybrid",
+    embedder: Annotated[Optional[str], typer.Option(help="fail unless the index was built with this embedder")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print a JSON list of hits")] = False,
+) -> None:
+    """Retrieve the chunks that best match a question."""
+    from adapt.rag.index import Index
+
+    hits = Index.load(index, expect_embedder=embedder, need_embedder=mode != "bm25").search(question, k, mode)
+    if as_json:
+        print(json.dumps([{key: h[key] for key in ("source", "chunk_id", "score", "heading", "text")} for h in hits],
+                         ensure_ascii=False))
+        return
+    for h in hits:
+        head = f" > {h['heading']}" if h["heading"] else ""
+        console.print(f"[bold][{h['rank']}] {h['source']}{head}[/bold] [dim]{h['score']:.4f}[/dim]")
+        console.print(h["text"][:300].replace("\n", " ") + ("..." if len(h["text"]) > 300 else ""), highlight=False)
+
+
+# --- data ----------------------------------------------------------------------------------------
+
+@data_app.command("import-squad")
+def data_import_squad(
+    file: Annotated[Path, typer.Argument(help="SQuAD v2 JSON")],
+    docs: Annotated[Path, typer.Option(help="folder for one Markdown document per article")],
+    suite: Annotated[Path, typer.Option(help="eval suite JSONL to write")],
+) -> None:
+    """SQuAD v2 -> documents to index + an eval suite (unanswerable questions get answers: [])."""
+    from adapt.data.squad import import_squad
+
+    n_docs, n_items, n_unans = import_squad(file, docs, suite)
+    console.print(f"wrote {n_docs} documents to {docs} and {n_items} items ({n_unans} unanswerable) to {suite}")
+
+
 def main() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("transformers", "sentence_transformers", "httpx"):
+    for noisy in ("transformers", "sentence_transformers", "httpx", "bitsandbytes", "bm25s", "accelerate"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     from transformers.utils import logging as hf_logging
 
+    hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()  # per-tensor "Loading weights" bars; our own bars stay
     try:
         app()

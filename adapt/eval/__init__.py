@@ -1,0 +1,1 @@
+"""One evaluation harness for every rung: grading, metrics, cost, reports and the ladder."""

@@ -1,0 +1,1 @@
+"""Retrieval-augmented generation: load, chunk, embed, index (FAISS + BM25), retrieve."""

@@ -1,0 +1,323 @@
+"""The index: FAISS over normalized embeddings + BM25 (bm25s) over the same chunks, fused by RRF.
+
+On disk an index is a symlink (`.adapt/index`) to one immutable build folder beside it. A build
+writes a new folder and swaps the link with one atomic rename, so a build killed at any moment
+leaves the previous index intact and answering. Rebuilds are incremental: chunks and vectors of
+files whose sha256 did not change are reused, deleted files drop out.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from adapt.artifacts import versions, write_json
+from adapt.errors import UserError
+from adapt.rag.chunking import Chunk, chunk_document
+from adapt.rag.loaders import load_file, walk
+
+log = logging.getLogger(__name__)
+HNSW_THRESHOLD = 20_000  # below this an exact search is fast enough and perfect
+RRF_K = 60
+FORMAT = 1
+
+
+@dataclass
+class BuildReport:
+    index: str
+    files: int = 0
+    unchanged: int = 0
+    embedded_files: int = 0
+    deleted: int = 0
+    chunks: int = 0
+    embedded_chunks: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+    index_type: str = ""
+
+
+def _bm25_tokens(texts: list[str]) -> list[list[str]]:
+    import bm25s
+
+    return bm25s.tokenize(texts, stopwords="en", return_ids=False, show_progress=False)
+
+
+class Embedder:
+    """sentence-transformers, normalized; keeps its name so indexes can check who embedded them."""
+
+    def __init__(self, name: str, model: Any = None) -> None:
+        from adapt.models import load_embedder
+
+        self.name = name
+        self.model = model or load_embedder(name)
+        self.tokenizer = self.model.tokenizer
+        self.max_seq_length = int(self.model.max_seq_length)
+        self.dim = int(self.model.get_embedding_dimension())
+
+    def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        # encode() sorts by length internally, which cuts padding; vectors come back in input order
+        return self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
+                                 convert_to_numpy=True, show_progress_bar=progress).astype(np.float32)
+
+
+def _faiss_index(vectors: np.ndarray, kind: str) -> Any:
+    import faiss
+
+    d = vectors.shape[1]
+    if kind == "hnsw":
+        index = faiss.IndexHNSWFlat(d, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 128
+    else:
+        index = faiss.IndexFlatIP(d)
+    index.add(vectors)
+    return index
+
+
+def _to_gpu(index: Any) -> Any:
+    """faiss-gpu, when installed and a GPU is present, for exact indexes."""
+    import faiss
+
+    if hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0 and isinstance(index, faiss.IndexFlat):
+        return faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
+    return index
+
+
+def build_index(docs: str | Path, index: str | Path = ".adapt/index", embedder: str = "all-minilm-l6-v2",
+                chunk_size: int = 200, chunk_overlap: int = 32, index_type: str = "auto",
+                progress: bool = True, embedder_model: Any = None, warn: Any = None) -> BuildReport:
+    """Index every readable file under `docs`; see the module docstring for the guarantees."""
+    t0 = time.perf_counter()
+    docs, link = Path(docs), Path(index)
+    warn = warn or (lambda msg: log.warning(msg))
+    if not docs.is_dir():
+        raise UserError(f"documents folder not found: {docs}")
+    if link.exists() and not link.is_symlink():
+        raise UserError(f"{link} exists and is not an adapt index (an adapt index is a symlink to a build folder)")
+    if chunk_overlap >= chunk_size:
+        raise UserError("--chunk-overlap must be smaller than --chunk-size")
+    report = BuildReport(index=str(link))
+    emb = Embedder(embedder, embedder_model)
+    size = min(chunk_size, emb.max_seq_length - 16)  # room for special tokens and the heading line
+    if size < chunk_size:
+        warn(f"chunk size {chunk_size} exceeds what {embedder} reads ({emb.max_seq_length} tokens); using {size}")
+
+    # what the previous build can lend us: same embedder and chunking, same file hash
+    prev: dict[str, tuple[str, list[dict], np.ndarray]] = {}
+    old = _load_previous(link)
+    if old is not None:
+        m = old["manifest"]
+        if (m["embedder"], m["chunk_size"], m["chunk_overlap"]) == (embedder, size, chunk_overlap):
+            by_file: dict[str, list[int]] = {}
+            for i, c in enumerate(old["chunks"]):
+                by_file.setdefault(c["file"], []).append(i)
+            for f, sha in m["files"].items():
+                rows = by_file.get(f, [])
+                prev[f] = (sha, [old["chunks"][i] for i in rows], old["vectors"][rows])
+        else:
+            warn("embedder or chunking changed since the last build: re-embedding everything")
+
+    files: dict[str, str] = {}
+    chunks: list[dict] = []
+    vectors: list[np.ndarray] = []
+    new_chunks: list[Chunk] = []
+    for path in walk(docs):
+        rel = path.relative_to(docs).as_posix()
+        try:
+            raw_sha = _sha(path)
+            if rel in prev and prev[rel][0] == raw_sha:
+                files[rel] = raw_sha
+                chunks.extend(prev[rel][1])
+                vectors.append(prev[rel][2])
+                report.unchanged += 1
+                continue
+            src = load_file(path, rel)
+        except (ValueError, OSError) as e:
+            report.skipped.append((rel, str(e)))
+            warn(f"skipped {rel}: {e}")
+            continue
+        files[rel] = src.sha256
+        report.embedded_files += 1
+        for d in src.documents:
+            new_chunks.extend(chunk_document(d, emb.tokenizer, size, chunk_overlap))
+    report.deleted = len(set(prev) - set(files))
+    report.files = len(files)
+    if not files:
+        raise UserError(f"nothing indexable in {docs} ({len(report.skipped)} file(s) skipped)")
+
+    t1 = time.perf_counter()
+    if new_chunks:
+        vectors.append(emb.encode([c.embed_text() for c in new_chunks], progress=progress))
+        chunks.extend(c.to_dict() for c in new_chunks)
+    report.embed_seconds = time.perf_counter() - t1
+    report.embedded_chunks = len(new_chunks)
+    vecs = np.concatenate(vectors) if vectors else np.zeros((0, emb.dim), np.float32)
+    if len(chunks) == 0:
+        raise UserError(f"no text to index in {docs}")
+    kind = index_type if index_type != "auto" else ("hnsw" if len(chunks) >= HNSW_THRESHOLD else "flat")
+    report.chunks, report.index_type = len(chunks), kind
+
+    manifest = {
+        "format": FORMAT, "embedder": embedder, "dim": emb.dim, "chunk_size": size, "chunk_overlap": chunk_overlap,
+        "index_type": kind, "docs": str(docs.resolve()), "files": files, "counts": {
+            "files": len(files), "chunks": len(chunks), "skipped": len(report.skipped)},
+        "skipped": dict(report.skipped), "versions": versions(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    _write_build(link, manifest, chunks, vecs, kind)
+    report.seconds = time.perf_counter() - t0
+    manifest["build_seconds"] = round(report.seconds, 3)
+    write_json(link / "manifest.json", manifest)  # inside the new build folder, through the link
+    return report
+
+
+def _sha(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write_build(link: Path, manifest: dict, chunks: list[dict], vectors: np.ndarray, kind: str) -> None:
+    import bm25s
+    import faiss
+
+    link.parent.mkdir(parents=True, exist_ok=True)
+    build = link.parent / f"{link.name}.build-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    tmp = build.with_name(build.name + ".partial")
+    tmp.mkdir()
+    try:
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
+            for c in chunks:
+                f.write(json.dumps(c, ensure_ascii=False) + "\n")
+        np.save(tmp / "vectors.npy", vectors)
+        faiss.write_index(_faiss_index(vectors, kind), str(tmp / "faiss.index"))
+        bm25 = bm25s.BM25()
+        bm25.index(_bm25_tokens([Chunk(**c).embed_text() for c in chunks]), show_progress=False)
+        bm25.save(str(tmp / "bm25"))
+        write_json(tmp / "manifest.json", manifest)
+        for p in tmp.rglob("*"):
+            if p.is_file():
+                with open(p, "rb") as fh:
+                    os.fsync(fh.fileno())
+        os.rename(tmp, build)
+        # swap the link atomically: readers see the old build or the new one
+        new_link = link.parent / f".{link.name}.link-{uuid.uuid4().hex[:6]}"
+        os.symlink(build.name, new_link)
+        os.replace(new_link, link)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _collect_garbage(link)
+
+
+def _collect_garbage(link: Path) -> None:
+    """Remove builds the link no longer points at, and leftovers of killed builds."""
+    current = os.readlink(link)
+    for p in link.parent.glob(f"{link.name}.build-*"):
+        if p.name != current:
+            shutil.rmtree(p, ignore_errors=True)
+    for p in link.parent.glob(f".{link.name}.link-*"):
+        p.unlink(missing_ok=True)
+
+
+def _load_previous(link: Path) -> dict | None:
+    if not (link / "manifest.json").is_file():
+        return None
+    try:
+        return {"manifest": json.loads((link / "manifest.json").read_text()),
+                "chunks": _read_chunks(link), "vectors": np.load(link / "vectors.npy")}
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _read_chunks(path: Path) -> list[dict]:
+    with open(path / "chunks.jsonl", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+class Index:
+    """A loaded index: dense, BM25 and hybrid search over the same chunks."""
+
+    def __init__(self, path: Path, manifest: dict, chunks: list[dict], embedder: Embedder | None) -> None:
+        import bm25s
+        import faiss
+
+        self.path, self.manifest, self.chunks, self.embedder = path, manifest, chunks, embedder
+        self.faiss = _to_gpu(faiss.read_index(str(path / "faiss.index")))
+        self.bm25 = bm25s.BM25.load(str(path / "bm25"))
+
+    @classmethod
+    def load(cls, index: str | Path = ".adapt/index", expect_embedder: str | None = None,
+             need_embedder: bool = True, embedder_model: Any = None) -> Index:
+        path = Path(index)
+        if not (path / "manifest.json").is_file():
+            raise UserError(f"no index at {path}: build one with `adapt rag build DOCS --index {path}`")
+        # resolve once, so a concurrent rebuild swapping the link cannot mix two builds
+        path = path.resolve()
+        manifest = json.loads((path / "manifest.json").read_text())
+        if expect_embedder and expect_embedder != manifest["embedder"]:
+            raise UserError(f"the index at {index} was built with embedder '{manifest['embedder']}', not "
+                            f"'{expect_embedder}': query with the same embedder, or rebuild with "
+                            f"`adapt rag build DOCS --index {index} --embedder {expect_embedder}`")
+        emb = Embedder(manifest["embedder"], embedder_model) if need_embedder else None
+        if emb is not None and emb.dim != manifest["dim"]:
+            raise UserError(f"embedder '{manifest['embedder']}' gives {emb.dim}-d vectors, the index holds "
+                            f"{manifest['dim']}-d: rebuild the index")
+        return cls(path, manifest, _read_chunks(path), emb)
+
+    def dense(self, query: str, n: int) -> list[tuple[int, float]]:
+        q = self.embedder.encode([query])
+        scores, ids = self.faiss.search(q, min(n, len(self.chunks)))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def lexical(self, query: str, n: int) -> list[tuple[int, float]]:
+        tokens = _bm25_tokens([query])
+        if not tokens[0]:
+            return []
+        ids, scores = self.bm25.retrieve(tokens, k=min(n, len(self.chunks)), show_progress=False, n_threads=0)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]
+
+    def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[dict[str, Any]]:
+        """Top-k chunks as dicts with `score` and `rank`; hybrid = reciprocal-rank fusion."""
+        if mode == "dense":
+            hits = self.dense(query, k)
+        elif mode == "bm25":
+            hits = self.lexical(query, k)
+        elif mode == "hybrid":
+            n = max(4 * k, 20)
+            fused: dict[int, float] = {}
+            for ranked in (self.dense(query, n), self.lexical(query, n)):
+                for rank, (i, _) in enumerate(ranked):
+                    fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank + 1)
+            hits = sorted(fused.items(), key=lambda x: -x[1])[:k]
+        else:
+            raise UserError(f"unknown retrieval mode '{mode}' (dense, bm25 or hybrid)")
+        return [{**self.chunks[i], "score": round(s, 6), "rank": r + 1} for r, (i, s) in enumerate(hits)]
+
+
+class Reranker:
+    """A cross-encoder that reorders a wider first-stage candidate list."""
+
+    def __init__(self, index: Index, model: str) -> None:
+        from sentence_transformers import CrossEncoder
+
+        from adapt.models import resolve_embedder
+
+        self.index = index
+        self.model = CrossEncoder(resolve_embedder(model))
+
+    def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[dict[str, Any]]:
+        cands = self.index.search(query, k=max(4 * k, 20), mode=mode)
+        scores = self.model.predict([(query, c["text"]) for c in cands], show_progress_bar=False)
+        order = np.argsort(-np.asarray(scores))[:k]
+        return [{**cands[i], "score": float(scores[i]), "rank": r + 1} for r, i in enumerate(order)]

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+def tiny_pdf(text: str) -> bytes:
+    """A valid one-page PDF showing `text` in Helvetica, with a correct xref table."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> "
+            b"/Contents 5 0 R >>",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+            b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for i, body in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return bytes(out)
+
+
+@pytest.fixture(scope="session")
+def embedder_model():
+    from adapt.models import load_embedder
+
+    return load_embedder("all-minilm-l6-v2", dev="cpu")
+
+
+@pytest.fixture
+def mixed_docs(tmp_path: Path) -> Path:
+    d = tmp_path / "docs"
+    (d / "sub").mkdir(parents=True)
+    (d / "guide.md").write_text("# Guide\n\n## Parking\n\nThe garage code is 4711.\n\n## Lunch\n\nLunch is at noon.\n")
+    (d / "notes.txt").write_text("Plain notes: the ferry leaves at 6 pm.\n")
+    (d / "page.html").write_text("<html><head><title>Page</title><style>p{color:red}</style>"
+                                 "<script>var secret='tracking';</script></head><body><h1>Welcome</h1>"
+                                 "<p>The library closes at eight.</p></body></html>")
+    (d / "sub" / "report.pdf").write_bytes(tiny_pdf("Quarterly revenue grew by nine percent."))
+    (d / "rows.jsonl").write_text('{"id": "a1", "title": "Alpha", "text": "Alpha team owns billing."}\n'
+                                  '{"text": "Beta team owns search."}\n')
+    (d / "broken.pdf").write_bytes(b"%PDF-1.4\nthis is not really a pdf")
+    (d / "blob.txt").write_bytes(bytes(range(256)) * 4)
+    (d / "empty.md").write_text("  \n")
+    (d / "latin1.txt").write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
+    (d / ".hidden.md").write_text("# Secret\n\nnever index me")
+    return d

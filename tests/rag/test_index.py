@@ -1,0 +1,131 @@
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from adapt.errors import UserError
+from adapt.rag.index import Index, build_index
+
+from ..conftest import ROOT
+
+DEMO = ROOT / "eval" / "demo"
+
+
+def test_build_and_query_from_cli(cli, mixed_docs, tmp_path):
+    idx = tmp_path / "idx"
+    code, out, err = cli("rag", "build", mixed_docs, "--index", idx)
+    assert code == 0, err
+    assert "skipped broken.pdf" in err and "skipped blob.txt" in err and "5 file(s)" in out
+    manifest = json.loads((idx / "manifest.json").read_text())
+    assert manifest["embedder"] == "all-minilm-l6-v2" and manifest["dim"] == 384
+    assert set(manifest["files"]) == {"guide.md", "notes.txt", "page.html", "sub/report.pdf", "rows.jsonl"}
+    assert "transformers" in manifest["versions"] and manifest["counts"]["skipped"] == 4
+    code, out, _ = cli("rag", "query", "what is the garage code", "--index", idx, "-k", "2", "--json")
+    hits = json.loads(out)
+    assert code == 0 and hits[0]["source"] == "guide.md" and hits[0]["heading"] == "Guide > Parking"
+    assert set(hits[0]) == {"source", "chunk_id", "score", "heading", "text"} and "4711" in hits[0]["text"]
+
+
+def test_missing_index_and_folder_exit_2(cli, tmp_path):
+    code, _, err = cli("rag", "query", "x", "--index", tmp_path / "none")
+    assert code == 2 and "adapt rag build" in err
+    code, _, err = cli("rag", "build", tmp_path / "nodocs", "--index", tmp_path / "i")
+    assert code == 2 and "not found" in err
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "a.bin").write_bytes(b"\x00\x01")
+    code, _, err = cli("rag", "build", tmp_path / "junk", "--index", tmp_path / "i")
+    assert code == 2 and "nothing indexable" in err
+
+
+def test_incremental_rebuild_reembeds_only_changes(mixed_docs, tmp_path, embedder_model):
+    idx = tmp_path / "idx"
+    first = build_index(mixed_docs, idx, progress=False, embedder_model=embedder_model)
+    assert first.embedded_files == 5 and first.unchanged == 0
+    (mixed_docs / "notes.txt").write_text("Plain notes: the ferry now leaves at 7 pm.\n")
+    (mixed_docs / "page.html").unlink()
+    second = build_index(mixed_docs, idx, progress=False, embedder_model=embedder_model)
+    assert (second.embedded_files, second.unchanged, second.deleted) == (1, 3, 1)
+    assert second.embedded_chunks == 1
+    index = Index.load(idx, embedder_model=embedder_model)
+    assert not any(c["source"] == "page.html" for c in index.chunks)
+    assert "7 pm" in index.search("when does the ferry leave", k=1)[0]["text"]
+    assert len(list(tmp_path.glob("idx.build-*"))) == 1  # the old build was collected
+
+
+def test_embedder_mismatch_is_a_clear_error(mixed_docs, tmp_path, embedder_model, cli):
+    idx = tmp_path / "idx"
+    build_index(mixed_docs, idx, progress=False, embedder_model=embedder_model)
+    with pytest.raises(UserError, match="built with embedder 'all-minilm-l6-v2'"):
+        Index.load(idx, expect_embedder="bge-small")
+    code, _, err = cli("rag", "query", "x", "--index", idx, "--embedder", "bge-small")
+    assert code == 2 and "rebuild" in err
+
+
+def test_sigkill_during_rebuild_leaves_old_index_answering(tmp_path, embedder_model):
+    docs = tmp_path / "docs"
+    shutil.copytree(DEMO / "docs", docs)
+    idx = tmp_path / "idx"
+    build_index(docs, idx, progress=False, embedder_model=embedder_model)
+    before = os.readlink(idx)
+    # a rebuild with much more to embed, killed while it works
+    for i in range(150):
+        (docs / f"extra{i}.md").write_text(f"# Extra {i}\n\n" + "Filler sentence about sensors. " * 60)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    cmd = [sys.executable, "-m", "adapt.cli", "rag", "build", str(docs), "--index", str(idx)]
+    # 1) killed while embedding (its progress bar is on stderr)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seen = b""
+    while b"Batches" not in seen:
+        chunk = proc.stderr.read1(256)
+        assert chunk, "the build ended before it embedded anything"
+        seen += chunk
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert os.readlink(idx) == before
+    hits = Index.load(idx, embedder_model=embedder_model).search("How many vacation days do employees get?", k=3)
+    assert any("27 days" in h["text"] for h in hits)
+    assert not any(h["source"].startswith("extra") for h in hits)
+    # 2) killed while writing the new build: the link names the old build or a complete new one
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while not list(tmp_path.glob("idx.build-*.partial")) and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    index = Index.load(idx, embedder_model=embedder_model)
+    assert any("27 days" in h["text"] for h in index.search("How many vacation days do employees get?", k=3))
+    # the next build finishes and clears the leftovers
+    (docs / "02-leave.md").write_text((docs / "02-leave.md").read_text().replace("27 days", "28 days"))
+    for i in range(150):
+        (docs / f"extra{i}.md").unlink()
+    build_index(docs, idx, progress=False, embedder_model=embedder_model)
+    assert [p.name for p in tmp_path.glob("idx.build-*")] == [os.readlink(idx)]
+
+
+def test_hybrid_finds_what_each_single_method_misses(tmp_path, embedder_model):
+    """On three real SQuAD articles: a hit is a chunk overlapping the gold paragraph."""
+    from adapt.data.squad import import_squad
+    from adapt.data.suite import load_suite
+    from adapt.eval.metrics import retrieval_hit
+
+    from ..conftest import SQUAD, need_squad
+
+    need_squad()
+    data = json.loads(SQUAD.read_text())
+    small = tmp_path / "three.json"
+    small.write_text(json.dumps({"version": "v2.0", "data": data["data"][:3]}))
+    import_squad(small, tmp_path / "docs", tmp_path / "suite.jsonl")
+    build_index(tmp_path / "docs", tmp_path / "idx", progress=False, embedder_model=embedder_model)
+    index = Index.load(tmp_path / "idx", embedder_model=embedder_model)
+    items = [i for i in load_suite(tmp_path / "suite.jsonl") if i.answers][:300]
+    k = 3
+    hit = {m: {i.id for i in items if retrieval_hit(index.search(i.question, k, m), i.source, i.context)}
+           for m in ("dense", "bm25", "hybrid")}
+    assert len(hit["hybrid"]) >= max(len(hit["dense"]), len(hit["bm25"]))
+    assert hit["hybrid"] - hit["dense"], "hybrid should find something dense misses"
+    assert hit["hybrid"] - hit["bm25"], "hybrid should find something BM25 misses"

@@ -1,0 +1,34 @@
+import pytest
+
+from adapt.rag.loaders import load_file, walk
+
+
+def test_every_type_loads_and_bad_files_say_why(mixed_docs):
+    loaded, skipped = {}, {}
+    for p in walk(mixed_docs):
+        rel = p.relative_to(mixed_docs).as_posix()
+        try:
+            loaded[rel] = load_file(p, rel)
+        except ValueError as e:
+            skipped[rel] = str(e)
+    assert ".hidden.md" not in loaded | skipped
+    assert set(loaded) == {"guide.md", "notes.txt", "page.html", "sub/report.pdf", "rows.jsonl"}
+    assert "PDF" in skipped["broken.pdf"] or "no text" in skipped["broken.pdf"]
+    assert "binary" in skipped["blob.txt"]
+    assert "empty" in skipped["empty.md"]
+    assert "UTF-8" in skipped["latin1.txt"]
+
+    html = loaded["page.html"].documents[0]
+    assert html.title == "Page" and "library closes at eight" in html.text and "# Welcome" in html.text
+    assert "tracking" not in html.text and "color" not in html.text
+    assert "nine percent" in loaded["sub/report.pdf"].documents[0].text
+    rows = loaded["rows.jsonl"].documents
+    assert [d.source for d in rows] == ["rows.jsonl#a1", "rows.jsonl#2"] and rows[0].title == "Alpha"
+    assert loaded["guide.md"].documents[0].markdown and len(loaded["guide.md"].sha256) == 64
+
+
+def test_bad_jsonl_row_names_line(tmp_path):
+    p = tmp_path / "x.jsonl"
+    p.write_text('{"text": "ok"}\n{"title": "no text"}\n')
+    with pytest.raises(ValueError, match="line 2"):
+        load_file(p, "x.jsonl")
