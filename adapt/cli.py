@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -157,16 +158,218 @@ def data_import_squad(
     console.print(f"wrote {n_docs} documents to {docs} and {n_items} items ({n_unans} unanswerable) to {suite}")
 
 
+@data_app.command("check")
+def data_check(
+    file: Annotated[Path, typer.Argument(help="training data: JSONL, CSV or a datasets folder")],
+    recipe: Annotated[Optional[str], typer.Option(help="recipe whose tokenizer and max_seq_len to use")] = None,
+    suite: Annotated[Optional[Path], typer.Option(help="eval suite to check for leakage into the training data")] = None,
+    max_seq_len: Annotated[Optional[int], typer.Option(help="overrides the recipe's train.max_seq_len")] = None,
+) -> None:
+    """Counts, empty and duplicate rows, token lengths vs max_seq_len, eval leakage, PII-like strings."""
+    from adapt.models import DEFAULT_GENERATOR, load_tokenizer
+    from adapt.recipe import load_recipe
+    from adapt.train.check import check_data
+
+    r = load_recipe(recipe) if recipe else None
+    model = r.model.name if r and r.model and r.model.name else DEFAULT_GENERATOR
+    limit = max_seq_len or (r.train.max_seq_len if r and r.train else 512)
+    rep = check_data(file, load_tokenizer(model), limit, suite)
+    print_check(rep)
+
+
+def print_check(rep: dict) -> None:
+    t = rep["tokens"]
+    console.print(f"{rep['rows']} rows; tokens min/p50/p95/max {t['min']}/{t['p50']}/{t['p95']}/{t['max']}; "
+                  f"{t['truncated']} longer than max_seq_len {t['max_seq_len']} (would be truncated)")
+    for key, what in (("empty", "empty rows at lines"), ("duplicates", "duplicate rows (line, first seen)"),
+                      ("leaks", "rows containing an eval question (line, item id)"),
+                      ("pii_like", "rows with e-mail- or phone-like strings at lines")):
+        if rep[key]:
+            err.print(f"[yellow]warning:[/yellow] {len(rep[key])} {what}: {rep[key][:10]}", highlight=False)
+
+
+# --- eval and ladder -----------------------------------------------------------------------------
+
+@app.command("eval")
+def eval_cmd(
+    recipes: Annotated[list[str], typer.Argument(help="recipe names or paths")],
+    suite: Annotated[Path, typer.Option(help="JSONL suite: id, question, answers ([] = unanswerable)")],
+    index: Annotated[Optional[str], typer.Option(help="index folder for rag recipes (default: the recipe's)")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="only the first N items")] = None,
+    out: Annotated[Path, typer.Option(help="run folder: items.jsonl, summary.json, report.md/html")] = Path("out/eval"),
+    resume: Annotated[bool, typer.Option(help="continue an interrupted run in --out")] = False,
+    judge: Annotated[Optional[str], typer.Option(help="grade answerable items with this recipe as an LLM judge")] = None,
+    track: Annotated[Optional[str], typer.Option(help="'mlflow' logs parameters, metrics and the report")] = None,
+) -> None:
+    """Evaluate recipes on a suite: quality, hallucination, latency and cost side by side."""
+    from adapt.data.suite import load_suite
+    from adapt.eval.harness import evaluate
+    from adapt.recipe import load_recipe
+
+    rs = [load_recipe(r) for r in recipes]
+    items = load_suite(suite)[:limit] if limit else load_suite(suite)
+    summary = evaluate(rs, items, out, index=index, resume=resume, judge=load_recipe(judge) if judge else None,
+                       suite_name=suite.name)
+    _finish(summary, out, track)
+
+
+@app.command()
+def ladder(
+    suite: Annotated[Path, typer.Option(help="JSONL suite")],
+    docs: Annotated[Path, typer.Option(help="documents folder the rag rungs index")],
+    rungs: Annotated[str, typer.Option(help="comma-separated rungs, cheapest first")] = "baseline,prompt,rag,lora,rag+lora",
+    bar: Annotated[str, typer.Option(help="what 'good enough' means, e.g. correct>=0.6,hallucination<=0.1,p95_ms<=2000,usd_per_1k<=1")]
+        = "correct>=0.5,hallucination<=0.2,p95_ms<=5000,usd_per_1k<=1",
+    recipe: Annotated[Optional[list[str]], typer.Option(help="RUNG=RECIPE to replace a rung's default recipe")] = None,
+    out: Annotated[Path, typer.Option(help="run folder")] = Path("out/ladder"),
+    limit: Annotated[Optional[int], typer.Option(help="only the first N eval items")] = None,
+    max_steps: Annotated[Optional[int], typer.Option(help="cap fine-tuning steps")] = None,
+    resume: Annotated[bool, typer.Option(help="continue an interrupted ladder run in --out")] = False,
+    track: Annotated[Optional[str], typer.Option(help="'mlflow' logs parameters, metrics and the report")] = None,
+) -> None:
+    """Climb the ladder: build what each rung needs, evaluate cheapest first, recommend the cheapest
+    rung that meets the bar."""
+    from adapt.eval.ladder import run_ladder
+
+    mapping = {}
+    for pair in recipe or []:
+        if "=" not in pair:
+            raise UserError(f"--recipe expects RUNG=RECIPE, got '{pair}'")
+        k, v = pair.split("=", 1)
+        mapping[k.strip()] = v.strip()
+    summary = run_ladder(str(suite), str(docs), [r.strip() for r in rungs.split(",") if r.strip()], bar, out,
+                         mapping, limit, max_steps, resume)
+    _finish(summary, out, track)
+    console.print(f"\n[bold]{summary['ladder']['verdict']}[/bold]")
+
+
+def _finish(summary: dict, out: Path, track: Optional[str]) -> None:
+    from adapt.eval.report import table_rows
+
+    head, rows = table_rows(summary)
+    table = Table(*head)
+    for r in rows:
+        table.add_row(*r)
+    console.print(table)
+    if track == "mlflow":
+        from adapt.eval.tracking import log_mlflow
+
+        log_mlflow(summary, out)
+    console.print(f"report: {out / 'report.html'} (and report.md, summary.json, items.jsonl)")
+
+
+# --- fine-tuning ---------------------------------------------------------------------------------
+
+@app.command()
+def finetune(
+    recipe: RecipeArg,
+    max_steps: Annotated[Optional[int], typer.Option(help="stop after N optimizer steps")] = None,
+    output: Annotated[Optional[Path], typer.Option(help="run folder (default runs/<recipe>)")] = None,
+    resume: Annotated[bool, typer.Option(help="continue from the last checkpoint after a kill")] = False,
+    num_processes: Annotated[int, typer.Option(help="data-parallel processes through accelerate (DDP/FSDP)")] = 1,
+    track: Annotated[Optional[str], typer.Option(help="'mlflow' logs the run (local ./mlruns by default)")] = None,
+) -> None:
+    """LoRA / QLoRA fine-tuning with trl + peft; writes the adapter, the resolved recipe and metrics."""
+    from adapt.recipe import load_recipe
+    from adapt.train.finetune import finetune as run, launch
+
+    r = load_recipe(recipe)
+    if num_processes > 1:
+        extra = [*(["--max-steps", str(max_steps)] if max_steps else []),
+                 *(["--output", str(output)] if output else []), *(["--resume"] if resume else [])]
+        raise typer.Exit(launch(recipe, num_processes, extra))
+    if r.train and r.train.data:
+        from adapt.models import load_tokenizer
+        from adapt.train.check import check_data
+
+        print_check(check_data(r.train.data, load_tokenizer(r.model.name), r.train.max_seq_len))
+    m = run(r, output, max_steps, resume, track=track)
+    console.print(f"trained {m['steps']} steps in {m['train_seconds']:.0f}s, loss {m['first_loss']} -> "
+                  f"{m['final_loss']}, {m['tokens_per_s']} tokens/s; adapter in "
+                  f"{(output or r.run_dir) / 'adapter'}", highlight=False)
+
+
+@app.command()
+def export(
+    run: Annotated[Path, typer.Argument(help="fine-tuning run folder (runs/<recipe>)")],
+    merge: Annotated[Path, typer.Option(help="write base + adapter merged into this folder (safetensors)")],
+) -> None:
+    """Merge an adapter into its base model for engines without LoRA support."""
+    from adapt.train.export import merge as do_merge
+
+    console.print(f"merged model written to {do_merge(run, merge)}")
+
+
+# --- serving -------------------------------------------------------------------------------------
+
+@app.command()
+def serve(
+    recipe: RecipeArg,
+    engine: Annotated[str, typer.Option(help="auto (vLLM when installed with a GPU), vllm or transformers")] = "auto",
+    host: Annotated[str, typer.Option(help="address to bind; non-loopback needs an API key")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+    api_key: Annotated[Optional[str], typer.Option(help="require this bearer token (default: $ADAPT_API_KEY)")] = None,
+    merged: Annotated[Optional[str], typer.Option(help="vllm: serve this merged export instead of base + adapter")] = None,
+    max_batch_size: Annotated[Optional[int], typer.Option(help="transformers: override serve.max_batch_size")] = None,
+) -> None:
+    """Serve a recipe through an OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/models)."""
+    import ipaddress
+
+    from adapt.recipe import load_recipe
+
+    key = api_key or os.environ.get("ADAPT_API_KEY") or None
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        raise UserError(f"--host must be an IP address or localhost, not '{host}'") from None
+    if not loopback and not key:
+        raise UserError(f"refusing to bind {host} without an API key: pass --api-key or set ADAPT_API_KEY")
+    if engine not in ("auto", "vllm", "transformers"):
+        raise UserError(f"--engine must be auto, vllm or transformers, not '{engine}'")
+    r = load_recipe(recipe)
+    if r.rung == "baseline" or r.model is None or r.model.backend == "openai":
+        raise UserError(f"recipe '{r.name}' has no local model to serve")
+    if engine == "auto":
+        import importlib.util
+
+        import torch
+
+        engine = "vllm" if importlib.util.find_spec("vllm") and torch.cuda.is_available() and r.rag is None \
+            else "transformers"
+    if engine == "vllm":
+        from adapt.serve.vllm import run_vllm, vllm_command
+
+        if r.rag is not None:
+            raise UserError("the vllm engine serves the model alone; use --engine transformers for a rag recipe")
+        raise typer.Exit(run_vllm(vllm_command(r, host, port, key, merged), host, port))
+    import uvicorn
+
+    from adapt.pipeline import Pipeline
+    from adapt.serve.app import create_app
+
+    if max_batch_size:
+        r = r.model_copy(update={"serve": r.serve.model_copy(update={"max_batch_size": max_batch_size})})
+    err.print(f"serving {r.name} ({r.label}) on http://{host}:{port}/v1 with transformers"
+              + (", API key required" if key else ""), highlight=False)
+    uvicorn.run(create_app(r, Pipeline(r), key), host=host, port=port, log_level="warning",
+                limit_concurrency=r.serve.max_queue * 2 + 8)
+
+
 def main() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning, module="(torch|transformers|trl|peft)")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("transformers", "sentence_transformers", "httpx", "bitsandbytes", "bm25s", "accelerate"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()  # per-tensor "Loading weights" bars; our own bars stay
+    hf_logging.disable_progress_bar()
+    import datasets
+
+    datasets.disable_progress_bars()  # per-tensor "Loading weights" bars; our own bars stay
     try:
         app()
     except UserError as e:

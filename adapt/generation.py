@@ -34,19 +34,23 @@ class Generator(Protocol):
 
 
 class _FirstTokenClock:
-    """A generate() streamer that only notes when the first new token came out (prompt comes first)."""
+    """A generate() streamer that notes when the first new token came out (the prompt comes first),
+    passing everything on to an optional inner streamer."""
 
-    def __init__(self) -> None:
-        self.calls = 0
+    def __init__(self, inner: Any = None) -> None:
+        self.calls, self.inner = 0, inner
         self.first: float | None = None
 
     def put(self, value: Any) -> None:
         self.calls += 1
         if self.calls == 2:
             self.first = time.perf_counter()
+        if self.inner is not None:
+            self.inner.put(value)
 
     def end(self) -> None:
-        pass
+        if self.inner is not None:
+            self.inner.end()
 
 
 class LocalGenerator:
@@ -65,14 +69,16 @@ class LocalGenerator:
     def prompt_text(self, messages: Messages) -> str:
         return self.tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
-    def generate(self, batch: list[Messages], max_new_tokens: int, temperature: float = 0.0) -> list[Generation]:
+    def generate(self, batch: list[Messages | str], max_new_tokens: int, temperature: float = 0.0,
+                 streamer: Any = None) -> list[Generation]:
+        """Chat conversations (or raw prompt strings) -> generations; `streamer` sees the tokens."""
         import torch
 
-        texts = [self.prompt_text(m) for m in batch]
+        texts = [m if isinstance(m, str) else self.prompt_text(m) for m in batch]
         enc = self.tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
         sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {
             "do_sample": False, "temperature": None, "top_p": None, "top_k": None}
-        clock = _FirstTokenClock()
+        clock = _FirstTokenClock(streamer)
         t0 = time.perf_counter()
         with torch.inference_mode():
             out = self.model.generate(**enc, max_new_tokens=max_new_tokens, pad_token_id=self.tok.pad_token_id,

@@ -161,7 +161,8 @@ def load_causal_lm(name: str, dtype: str = "auto", adapter: str | None = None,
 
         if not (Path(adapter) / "adapter_config.json").is_file():
             raise UserError(f"no PEFT adapter in {adapter}: run `adapt finetune` for this recipe first")
-        model = PeftModel.from_pretrained(model, adapter)
+        # merged for inference: unmerged LoRA adds a matmul pair to every linear layer
+        model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
     model.to(dev).eval()
     return model, tok
 

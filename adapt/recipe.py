@@ -98,6 +98,9 @@ class SuiteSource(_Strict):
     """Knowledge mode: training examples built from an eval suite and a RAG index."""
 
     suite: str = Field(description="eval suite JSONL (id, question, answers)")
+    index: str = Field(".adapt/index", description="index the passages are retrieved from")
+    docs: str | None = Field(None, description="documents to build the index from when it does not exist yet")
+    k: int = Field(3, ge=1, le=50, description="passages per training example")
     train_fraction: float = Field(0.5, gt=0, lt=1, description="share of items used for training; the rest stay for eval")
     seed: int = 0
 

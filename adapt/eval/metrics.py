@@ -11,6 +11,7 @@ F1_CORRECT = 0.5       # token F1 at or above this counts as correct
 SHORT_ANSWER = 4       # "gold contained in the answer" counts only if the answer is <= 4x gold + 8 tokens
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = set(string.punctuation)
+_NUM = re.compile(r"\d+")
 
 # Paraphrases of "I don't know / not in the passages". Checked on the normalized answer.
 _ABSTAIN = re.compile("|".join([
@@ -84,7 +85,9 @@ def grade(answer: str, golds: list[str], abstain_phrase: str | None = None) -> d
         ng = normalize(g)
         if ng and n_ans <= SHORT_ANSWER * len(ng.split()) + 8 and re.search(rf"(^| ){re.escape(ng)}( |$)", normalize(text)):
             contained = True
-    if em or f >= F1_CORRECT or contained:
+    # F1 alone would pass "1,200 euros" for "600 euros": numbers in the gold must appear in the answer
+    numbers_ok = any(set(_NUM.findall(normalize(g))) <= set(_NUM.findall(normalize(text))) for g in golds)
+    if em or contained or (f >= F1_CORRECT and numbers_ok):
         label = "correct"
     elif abstained:
         label = "abstained"

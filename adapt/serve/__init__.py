@@ -1,0 +1,1 @@
+"""Serving: vLLM's OpenAI-compatible server on GPU, a FastAPI fallback everywhere else."""

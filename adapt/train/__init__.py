@@ -1,0 +1,1 @@
+"""Fine-tuning: LoRA / QLoRA with trl + peft, data loading and checks, export."""

@@ -1,0 +1,221 @@
+"""`adapt finetune`: LoRA / QLoRA with trl's SFTTrainer and peft. Setup, train, save.
+
+Device-dependent defaults are resolved here and written into the run: bf16 and gradient
+checkpointing pay on a GPU but are ruinous on a CPU (trl turns both on by default).
+The final adapter is written to a temporary folder and renamed into place, so a killed run never
+leaves a half-written adapter; checkpoints every `save_steps` make `--resume` possible.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from adapt.artifacts import versions, write_json
+from adapt.errors import UserError
+from adapt.recipe import Recipe, TrainSpec, load_recipe
+
+
+def resolve_defaults(train: TrainSpec, dev: str) -> dict[str, Any]:
+    """The device-dependent choices, made explicit."""
+    import torch
+
+    cuda = dev == "cuda"
+    bf16 = train.bf16 if train.bf16 is not None else (cuda and torch.cuda.is_bf16_supported())
+    gc = train.gradient_checkpointing if train.gradient_checkpointing is not None else cuda
+    return {"device": dev, "bf16": bool(bf16), "gradient_checkpointing": bool(gc)}
+
+
+def build_examples(recipe: Recipe, suite_override: str | Path | None = None,
+                   index_override: str | None = None) -> tuple[list[dict], dict[str, Any]]:
+    """Training examples and a note of where they came from (split ids for knowledge mode)."""
+    from adapt.train.data import knowledge_examples, load_examples
+
+    t = recipe.train
+    if t.data:
+        return load_examples(t.data), {"data": t.data}
+    from adapt.data.suite import load_suite
+    from adapt.eval.ladder import split_items
+    from adapt.rag.index import Index, build_index
+
+    src = t.from_suite
+    items = load_suite(suite_override or src.suite)
+    if suite_override:  # the ladder already split: all of these are for training
+        train_items, held = items, []
+    else:
+        train_items, held = split_items(items, src.train_fraction, src.seed)
+    index_dir = index_override or src.index
+    if not (Path(index_dir) / "manifest.json").is_file() and src.docs:
+        build_index(src.docs, index_dir)
+    index = Index.load(index_dir)
+    examples = knowledge_examples(train_items, index, src.k, recipe.generation.abstain_phrase)
+    return examples, {"suite": str(suite_override or src.suite), "index": index_dir,
+                      "train_ids": [i.id for i in train_items], "held_out_ids": [i.id for i in held]}
+
+
+def finetune(recipe: Recipe, output: str | Path | None = None, max_steps: int | None = None, resume: bool = False,
+             suite_override: str | Path | None = None, index_override: str | None = None, progress: bool = True,
+             track: str | None = None) -> dict[str, Any]:
+    import torch
+    from datasets import Dataset
+    from peft import LoraConfig, prepare_model_for_kbit_training
+    from transformers import AutoModelForCausalLM
+    from trl import SFTConfig, SFTTrainer
+
+    from adapt.models import device, load_tokenizer, resolve_generator, torch_dtype
+    from adapt.train.data import fingerprint
+
+    if recipe.rung not in ("lora", "qlora"):
+        raise UserError(f"recipe '{recipe.name}' is rung '{recipe.rung}': finetune takes a lora or qlora recipe")
+    if recipe.model.backend == "openai":
+        raise UserError("finetune needs a local model (name), not an endpoint")
+    t = recipe.train
+    out = Path(output) if output else recipe.run_dir
+    ckpt_dir = out / "checkpoints"
+    if resume and not any(ckpt_dir.glob("checkpoint-*")):
+        raise UserError(f"--resume: no checkpoint in {ckpt_dir} to resume from")
+    if not resume and ckpt_dir.exists():
+        shutil.rmtree(ckpt_dir)  # a fresh run must not pick up another run's optimizer state
+
+    # --- setup
+    dev = device()
+    resolved = resolve_defaults(t, dev)
+    examples, provenance = build_examples(recipe, suite_override, index_override)
+    if not examples:
+        raise UserError("no training examples")
+    tok = load_tokenizer(recipe.model.name)
+    tok.padding_side = "right"
+    qlora = recipe.rung == "qlora"
+    kwargs: dict[str, Any] = {"dtype": torch.bfloat16 if resolved["bf16"] else torch_dtype("float32", "cpu")}
+    if qlora:
+        from transformers import BitsAndBytesConfig
+
+        compute = torch.bfloat16 if resolved["bf16"] else torch.float32
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=compute)
+        kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", 0))} if dev == "cuda" else {"": "cpu"}
+    model = AutoModelForCausalLM.from_pretrained(resolve_generator(recipe.model.name), **kwargs)
+    if qlora:
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=resolved["gradient_checkpointing"])
+    peft_config = LoraConfig(r=t.r, lora_alpha=t.alpha, lora_dropout=t.dropout, target_modules=t.target_modules,
+                             task_type="CAUSAL_LM")
+    ds = Dataset.from_list(examples)
+    eval_ds = None
+    if t.eval_split > 0 and len(ds) >= 4:
+        parts = ds.train_test_split(test_size=t.eval_split, seed=t.seed)
+        ds, eval_ds = parts["train"], parts["test"]
+    if track == "mlflow":
+        os.environ.setdefault("MLFLOW_TRACKING_URI", f"file:{Path('mlruns').resolve()}")
+        os.environ.setdefault("MLFLOW_EXPERIMENT_NAME", "adapt")
+    args = SFTConfig(
+        output_dir=str(ckpt_dir), per_device_train_batch_size=t.batch_size, per_device_eval_batch_size=t.batch_size,
+        gradient_accumulation_steps=t.grad_accum, learning_rate=t.learning_rate, lr_scheduler_type=t.scheduler,
+        warmup_steps=t.warmup_ratio, num_train_epochs=t.epochs, max_steps=max_steps or t.max_steps,
+        logging_steps=t.logging_steps, save_steps=t.save_steps, save_total_limit=2, seed=t.seed, data_seed=t.seed,
+        bf16=resolved["bf16"], fp16=False, gradient_checkpointing=resolved["gradient_checkpointing"],
+        max_length=t.max_seq_len, packing=t.packing, completion_only_loss=True,
+        eval_strategy="steps" if eval_ds is not None else "no", eval_steps=t.save_steps,
+        report_to=["mlflow"] if track == "mlflow" else [], disable_tqdm=True, use_cpu=dev == "cpu",
+        dataloader_pin_memory=dev == "cuda", include_num_input_tokens_seen="non_padding",
+        fsdp="full_shard auto_wrap" if t.distributed == "fsdp" and int(os.environ.get("WORLD_SIZE", 1)) > 1 else None,
+        save_only_model=False, remove_unused_columns=True,
+    )
+    from adapt.train.progress import ProgressCallback
+
+    trainer = SFTTrainer(model=model, args=args, train_dataset=ds, eval_dataset=eval_ds, processing_class=tok,
+                         peft_config=peft_config, callbacks=[ProgressCallback(enabled=progress)])
+    if progress:
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)  # our bar shows the loss; no raw log dicts
+
+    # --- train
+    t0 = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=True if resume else None)
+    seconds = time.perf_counter() - t0
+    state = trainer.state
+    losses = [x["loss"] for x in state.log_history if "loss" in x]
+    metrics = {
+        "train_seconds": round(seconds, 2), "steps": state.global_step, "examples": len(ds),
+        "train_loss": round(result.training_loss, 5), "first_loss": losses[0] if losses else None,
+        "final_loss": losses[-1] if losses else None,
+        "tokens_seen": int(state.num_input_tokens_seen),
+        "tokens_per_s": round(state.num_input_tokens_seen / seconds, 2) if seconds else None,
+        "peak_memory_mb": _peak_mb(dev),
+        "eval": [x for x in state.log_history if "eval_loss" in x],
+    }
+
+    # --- save (rank 0): adapter renamed into place, then the run record
+    if trainer.is_world_process_zero():
+        out.mkdir(parents=True, exist_ok=True)
+        tmp = out / f".adapter.tmp-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        trainer.model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        final = out / "adapter"
+        if final.exists():
+            old = out / f".adapter.old-{os.getpid()}"
+            os.rename(final, old)
+            os.rename(tmp, final)
+            shutil.rmtree(old)
+        else:
+            os.rename(tmp, final)
+        write_json(out / "run.json", {
+            "recipe": recipe.model_dump(), "resolved": {**resolved, "max_steps": max_steps or t.max_steps,
+                                                        "base_model": resolve_generator(recipe.model.name)},
+            "data": {**provenance, "fingerprint": fingerprint(examples), "examples": len(examples)},
+            "metrics": metrics, "versions": versions(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        })
+    return metrics
+
+
+def _peak_mb(dev: str) -> float:
+    import torch
+
+    if dev == "cuda":
+        return round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux reports KiB
+
+
+def launch(recipe_ref: str, num_processes: int, extra: list[str]) -> int:
+    """Multi-process training through accelerate (DDP or FSDP); past one machine use
+    `accelerate launch --num_machines ... -m adapt.train.finetune RECIPE` directly."""
+    import subprocess
+
+    import torch
+
+    mode = ["--multi_gpu"] if torch.cuda.is_available() else ["--cpu"]
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(num_processes),
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", *mode,
+           "-m", "adapt.train.finetune", recipe_ref, *extra]
+    return subprocess.call(cmd)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point for `accelerate launch -m adapt.train.finetune RECIPE [--max-steps N] [--output DIR] [--resume]`."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m adapt.train.finetune")
+    ap.add_argument("recipe")
+    ap.add_argument("--max-steps", type=int)
+    ap.add_argument("--output")
+    ap.add_argument("--resume", action="store_true")
+    a = ap.parse_args(argv)
+    try:
+        m = finetune(load_recipe(a.recipe), a.output, a.max_steps, a.resume, progress=False)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    if int(os.environ.get("RANK", 0)) == 0:
+        print(json.dumps(m))
+
+
+if __name__ == "__main__":
+    main()
