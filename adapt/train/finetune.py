@@ -119,7 +119,7 @@ def finetune(recipe: Recipe, output: str | Path | None = None, max_steps: int | 
         gradient_accumulation_steps=t.grad_accum, learning_rate=t.learning_rate, lr_scheduler_type=t.scheduler,
         warmup_steps=t.warmup_ratio, num_train_epochs=t.epochs, max_steps=max_steps or t.max_steps,
         logging_steps=t.logging_steps, save_steps=t.save_steps, save_total_limit=2, seed=t.seed, data_seed=t.seed,
-        bf16=resolved["bf16"], fp16=False, gradient_checkpointing=resolved["gradient_checkpointing"],
+        bf16=resolved["bf16"], fp16=False, activation_checkpointing=resolved["gradient_checkpointing"],
         max_length=t.max_seq_len, packing=t.packing, completion_only_loss=True,
         eval_strategy="steps" if eval_ds is not None else "no", eval_steps=t.save_steps,
         report_to=["mlflow"] if track == "mlflow" else [], disable_tqdm=True, use_cpu=dev == "cpu",

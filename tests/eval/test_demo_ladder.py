@@ -1,0 +1,41 @@
+"""A full ladder (every rung, a 2-step fine-tune) on the shipped demo suite, small enough for CI."""
+
+import json
+
+import pytest
+
+from ..conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def test_full_ladder_on_demo_suite(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "ladder"
+    code, stdout, err = cli("ladder", "--suite", "eval/demo/suite.jsonl", "--docs", "eval/demo/docs",
+                            "--out", out, "--limit", "4", "--max-steps", "2", "--bar", "correct>=0.2")
+    assert code == 0, err
+    s = json.loads((out / "summary.json").read_text())
+    assert [r["rung"] for r in s["recipes"]] == ["baseline", "prompt", "rag", "lora", "rag+lora"]
+    assert all(r["n"] == 4 for r in s["recipes"])
+    assert s["ladder"]["verdict"] in stdout and s["ladder"]["eval_items"] == 4
+    rag = next(r for r in s["recipes"] if r["rung"] == "rag")
+    assert rag["retrieval"]["hit@k"] is not None and rag["cost"]["one_off_usd"] > 0
+    lora = next(r for r in s["recipes"] if r["rung"] == "lora")
+    assert lora["cost"]["one_off_s"] > 0  # training time is a one-off cost
+    train_ids = {json.loads(l)["id"] for l in (out / "train-suite.jsonl").read_text().splitlines()}
+    evaluated = {json.loads(l)["id"] for l in (out / "items.jsonl").read_text().splitlines()}
+    assert train_ids.isdisjoint(evaluated)  # items used for training are never evaluated
+    html = (out / "report.html").read_text()
+    assert "Recommendation" in (out / "report.md").read_text() and html.count("<svg") == 3
+
+
+def test_ask_rag_local_cites_sources(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    idx = tmp_path / "idx"
+    assert cli("rag", "build", "eval/demo/docs", "--index", idx)[0] == 0
+    code, out, err = cli("ask", "rag-local", "Which insurer provides the private health insurance?",
+                         "--index", idx, "--json")
+    assert code == 0, err
+    res = json.loads(out.strip().splitlines()[-1])
+    assert res["sources"][0]["source"] == "08-benefits.md" and "medivale" in res["answer"].lower()
