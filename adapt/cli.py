@@ -361,6 +361,8 @@ def main() -> None:
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=UserWarning, module="(torch|transformers|trl|peft)")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # some libraries (bm25s) force their loggers to DEBUG
+        handler.setLevel(logging.WARNING)
     for noisy in ("transformers", "sentence_transformers", "httpx", "bitsandbytes", "bm25s", "accelerate"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     from transformers.utils import logging as hf_logging

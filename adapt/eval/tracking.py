@@ -9,12 +9,22 @@ from typing import Any
 from adapt.errors import UserError
 
 
+def mlflow_defaults() -> None:
+    """A local ./mlruns file store unless the user points MLFLOW_TRACKING_URI elsewhere (MLflow 3
+    wants an explicit opt-in for file stores)."""
+    if "MLFLOW_TRACKING_URI" not in os.environ:
+        os.environ["MLFLOW_TRACKING_URI"] = f"file:{Path('mlruns').resolve()}"
+    if os.environ["MLFLOW_TRACKING_URI"].startswith("file:"):
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+
+
 def log_mlflow(summary: dict[str, Any], out: Path) -> None:
     try:
         import mlflow
     except ImportError:
         raise UserError("--track mlflow needs the track extra: pip install -e '.[track]'") from None
-    mlflow.set_tracking_uri(os.environ.get("MLFLOW_TRACKING_URI", f"file:{Path('mlruns').resolve()}"))
+    mlflow_defaults()
+    mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
     mlflow.set_experiment("adapt-eval")
     for row in summary["recipes"]:
         with mlflow.start_run(run_name=row["recipe"]):

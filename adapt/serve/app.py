@@ -8,6 +8,7 @@ Bad input gets an OpenAI-style error object and never reaches the model.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import threading
@@ -134,12 +135,13 @@ def create_app(recipe: Recipe, pipeline: Pipeline | None = None, api_key: str | 
     gen = pipe.generator
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="adapt-model")
     batcher = Batcher(gen.generate, executor, spec.max_batch_size, spec.batch_wait_ms, spec.max_queue)
-    app = FastAPI(title=f"adapt serve: {recipe.name}", docs_url=None, redoc_url=None)
-    app.state.batcher = batcher
-
-    @app.on_event("startup")
-    async def _start() -> None:
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         batcher.start()
+        yield
+
+    app = FastAPI(title=f"adapt serve: {recipe.name}", docs_url=None, redoc_url=None, lifespan=lifespan)
+    app.state.batcher = batcher
 
     @app.middleware("http")
     async def _guard(request: Request, call_next: Any) -> Any:

@@ -112,7 +112,9 @@ def finetune(recipe: Recipe, output: str | Path | None = None, max_steps: int | 
         parts = ds.train_test_split(test_size=t.eval_split, seed=t.seed)
         ds, eval_ds = parts["train"], parts["test"]
     if track == "mlflow":
-        os.environ.setdefault("MLFLOW_TRACKING_URI", f"file:{Path('mlruns').resolve()}")
+        from adapt.eval.tracking import mlflow_defaults
+
+        mlflow_defaults()
         os.environ.setdefault("MLFLOW_EXPERIMENT_NAME", "adapt")
     args = SFTConfig(
         output_dir=str(ckpt_dir), per_device_train_batch_size=t.batch_size, per_device_eval_batch_size=t.batch_size,

@@ -130,3 +130,13 @@ def test_two_cpu_processes(tiny_llama, facts, tmp_path, cli):
     run = json.loads((tmp_path / "ddp" / "run.json").read_text())
     assert run["metrics"]["steps"] == 3
     assert (tmp_path / "ddp" / "adapter" / "adapter_model.safetensors").is_file()
+
+
+def test_mlflow_tracking_logs_the_training_run(tiny_llama, facts, tmp_path, monkeypatch):
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    r = load_recipe(write_recipe(tmp_path / "t.yaml", str(tiny_llama), facts, tmp_path / "run", max_steps=2))
+    finetune(r, progress=False, track="mlflow")
+    runs = mlflow.search_runs(experiment_names=["adapt"])
+    assert len(runs) == 1 and "metrics.loss" in runs.columns
