@@ -44,6 +44,7 @@ serve: install
 	$(BIN)/adapt serve $(RECIPE)
 
 bench: install
+	$(OFFLINE) $(BIN)/python scripts/bench_models.py
 	$(OFFLINE) $(BIN)/python scripts/bench_rag.py
 	$(OFFLINE) $(BIN)/python scripts/bench_train.py
 	$(OFFLINE) $(BIN)/python scripts/bench_eval.py

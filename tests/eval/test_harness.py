@@ -84,3 +84,13 @@ def test_bad_suite_rows_name_line_and_field(tmp_path, cli):
         load_suite(p)
     code, _, err = cli("eval", "prompt-local", "--suite", p, "--out", tmp_path / "o")
     assert code == 2 and "field 'answers'" in err and "Traceback" not in err
+
+
+def test_llm_judge_regrades_answerable_items(tiny_llama, tmp_path):
+    r = _recipe(tiny_llama)
+    judge = _recipe(tiny_llama, name="tiny-judge")
+    evaluate([r], ITEMS, tmp_path / "run", judge=judge, progress=False)
+    recs = read_records(tmp_path / "run" / "items.jsonl")
+    judged = [x for x in recs if "judge" in x]
+    assert judged and all(x["gold"] for x in judged)  # unanswerable items are never handed to the judge
+    assert all(x["grade"] == ("correct" if x["judge"] else "incorrect") for x in judged)

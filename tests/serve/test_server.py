@@ -189,3 +189,18 @@ def test_vllm_command_line(tmp_path):
         assert part in joined
     merged = vllm_command(r, "127.0.0.1", 8001, None, merged="/models/merged")
     assert merged[2] == "/models/merged" and "--enable-lora" not in merged and "--served-model-name" in merged
+
+
+def test_eval_measures_the_served_model_over_http(tiny_server, tmp_path, monkeypatch):
+    from adapt.data.suite import Item
+    from adapt.eval.harness import evaluate
+
+    base, _ = tiny_server
+    monkeypatch.setenv("SERVED_KEY", KEY)
+    served = parse_recipe({"name": "served", "rung": "prompt", "generation": {"max_new_tokens": 4},
+                           "model": {"base_url": base + "/v1", "model": "tiny", "api_key_env": "SERVED_KEY"},
+                           "cost": {"usd_per_1m_input": 1.0, "usd_per_1m_output": 2.0}})
+    items = [Item("a", "hi", ["hello"]), Item("b", "who?", [])]
+    s = evaluate([served], items, tmp_path / "run", progress=False)
+    row = s["recipes"][0]
+    assert row["n"] == 2 and row["latency_ms"]["p50"] > 0 and row["cost"]["usd_per_1k_queries"] > 0
