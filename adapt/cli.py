@@ -247,9 +247,10 @@ def _finish(summary: dict, out: Path, track: Optional[str]) -> None:
     from adapt.eval.report import table_rows
 
     head, rows = table_rows(summary)
-    table = Table(*head)
+    keep = [head.index(h) for h in ("recipe", "rung", "correct", "hallucination", "abstain", "p95 ms", "$/1k queries")]
+    table = Table(*(head[i] for i in keep))  # the terminal gets the key columns; the report has them all
     for r in rows:
-        table.add_row(*r)
+        table.add_row(*(r[i] for i in keep))
     console.print(table)
     if track == "mlflow":
         from adapt.eval.tracking import log_mlflow

@@ -105,7 +105,7 @@ def _plots(summary: dict[str, Any], records: list[dict[str, Any]]) -> list[str]:
         bottom = [b + v for b, v in zip(bottom, vals)]
     ax.set_ylabel("share of items")
     ax.set_title("Outcomes per rung")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3, frameon=False)
     ax.tick_params(axis="x", labelrotation=20, labelsize=8)
     svgs.append(svg(fig))
 
@@ -124,6 +124,7 @@ _CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;colo
 table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
 th{background:#f3f3f3}.plots{display:flex;flex-wrap:wrap;gap:1em}.plots>div{width:380px}.plots svg{width:100%;height:auto}
 .correct{color:#2e7d32}.incorrect{color:#c62828}.abstained{color:#777}.verdict{font-size:1.15em;padding:.8em;background:#eef5ee;border-left:4px solid #2e7d32}
+.verdict.miss{background:#fdf3e6;border-left-color:#e08a00}
 details{margin:.5em 0}summary{cursor:pointer;font-weight:600}"""
 
 
@@ -135,7 +136,7 @@ def _html(summary: dict[str, Any], records: list[dict[str, Any]], head: list[str
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>adapt: {e(summary['suite'])}</title>"
              f"<style>{_CSS}</style></head><body><h1>adapt evaluation: {e(summary['suite'])}</h1>"]
     if ladder:
-        parts.append(f"<p class='verdict'>{e(ladder['verdict'])}</p><p>Bar: <code>{e(ladder['bar'])}</code></p><ul>")
+        parts.append(f"<p class='verdict{'' if ladder['meets'] else ' miss'}'>{e(ladder['verdict'])}</p><p>Bar: <code>{e(ladder['bar'])}</code></p><ul>")
         for c in ladder["checks"]:
             parts.append(f"<li><b>{e(c['recipe'])}</b> ({e(c['rung'])}): " +
                          ("meets the bar" if c["meets"] else "misses: " + e("; ".join(c["misses"]))) + "</li>")
