@@ -199,6 +199,8 @@ def create_app(recipe: Recipe, pipeline: Pipeline | None = None, api_key: str | 
             sources = [{k: h.get(k) for k in ("source", "chunk_id", "heading", "score")} for h in hits]
         rid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         if body.get("stream"):
+            if batcher.queue.qsize() >= spec.max_queue:  # refuse before the stream's headers go out
+                raise QueueFull
             return StreamingResponse(_stream(rid, msgs, max_tokens, temp, sources,
                                              bool((body.get("stream_options") or {}).get("include_usage"))),
                                      media_type="text/event-stream")
@@ -216,8 +218,6 @@ def create_app(recipe: Recipe, pipeline: Pipeline | None = None, api_key: str | 
         """Tokens as they are generated (one request per generate call: streams skip the batcher)."""
         loop = asyncio.get_running_loop()
         q: asyncio.Queue = asyncio.Queue()
-        if batcher.queue.qsize() >= spec.max_queue:
-            raise QueueFull
 
         def work() -> None:
             try:
