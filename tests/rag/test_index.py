@@ -129,3 +129,42 @@ def test_hybrid_finds_what_each_single_method_misses(tmp_path, embedder_model):
     assert len(hit["hybrid"]) >= max(len(hit["dense"]), len(hit["bm25"]))
     assert hit["hybrid"] - hit["dense"], "hybrid should find something dense misses"
     assert hit["hybrid"] - hit["bm25"], "hybrid should find something BM25 misses"
+
+
+def test_hnsw_index_type_answers_like_exact(mixed_docs, tmp_path, embedder_model, cli):
+    assert cli("rag", "build", mixed_docs, "--index", tmp_path / "h", "--index-type", "hnsw")[0] == 0
+    assert json.loads((tmp_path / "h" / "manifest.json").read_text())["index_type"] == "hnsw"
+    hnsw = Index.load(tmp_path / "h", embedder_model=embedder_model).search("garage code", 2, "dense")
+    build_index(mixed_docs, tmp_path / "f", index_type="flat", progress=False, embedder_model=embedder_model)
+    flat = Index.load(tmp_path / "f", embedder_model=embedder_model).search("garage code", 2, "dense")
+    assert [h["chunk_id"] for h in hnsw] == [h["chunk_id"] for h in flat]
+
+
+def test_large_index_uses_numba_bm25_with_the_same_ranking(tmp_path, embedder_model):
+    """Above NUMBA_THRESHOLD chunks BM25 scoring switches backend; the ranking must not change."""
+    import random
+
+    import bm25s
+    import numpy as np
+
+    from adapt.rag.index import NUMBA_THRESHOLD, _bm25_tokens, _write_build
+
+    pytest.importorskip("numba")
+    rng = random.Random(0)
+    words = [f"w{i}" for i in range(3000)]
+    n = NUMBA_THRESHOLD
+    chunks = [{"chunk_id": f"c{i}", "source": "s.md", "file": "s.md", "title": "", "heading": "",
+               "text": " ".join(rng.choices(words, k=20)), "start": 0, "end": 0} for i in range(n)]
+    vecs = np.random.default_rng(0).standard_normal((n, 384)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    manifest = {"format": 1, "embedder": "all-minilm-l6-v2", "dim": 384, "chunk_size": 200, "chunk_overlap": 32,
+                "index_type": "hnsw", "files": {}, "counts": {"chunks": n}}
+    _write_build(tmp_path / "big", manifest, chunks, vecs, "hnsw")
+    index = Index.load(tmp_path / "big", embedder_model=embedder_model)
+    assert index.bm25.backend == "numba"
+    plain = bm25s.BM25.load(str(tmp_path / "big" / "bm25"), override_params={"backend": "numpy"})
+    for q in ("w1 w2 w3", "w42 w2999", "w7"):
+        _, scores = plain.retrieve(_bm25_tokens([q]), k=10, show_progress=False)
+        got = index.lexical(q, 10)
+        # random words tie often, and ties may come in another order: compare the scores
+        assert np.allclose([s for _, s in got], scores[0], rtol=1e-4)
