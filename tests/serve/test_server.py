@@ -1,5 +1,3 @@
-import asyncio
-import json
 import socket
 import threading
 import time
