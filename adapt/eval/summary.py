@@ -39,7 +39,8 @@ def usd_per_1k_queries(recipe: Recipe, recs: list[dict[str, Any]]) -> float | No
         tin = np.mean([r["input_tokens"] for r in recs])
         tout = np.mean([r["output_tokens"] for r in recs])
         return float((tin * pin + tout * pout) / 1e6 * 1000)
-    return machine_usd(recipe.cost, float(np.mean([r["wall_ms"] for r in recs])) / 1000 * 1000)
+    seconds_per_query = float(np.mean([r["wall_ms"] for r in recs])) / 1000
+    return machine_usd(recipe.cost, seconds_per_query * 1000)
 
 
 def machine_usd(cost: CostSpec, seconds: float) -> float | None:

@@ -24,7 +24,7 @@ import numpy as np
 from adapt.artifacts import versions, write_json
 from adapt.errors import UserError
 from adapt.rag.chunking import Chunk, chunk_document
-from adapt.rag.loaders import load_file, walk
+from adapt.rag.loaders import load_file, sha256, walk
 
 log = logging.getLogger(__name__)
 HNSW_THRESHOLD = 20_000  # below this an exact search is fast enough and perfect
@@ -150,14 +150,14 @@ def build_index(docs: str | Path, index: str | Path = ".adapt/index", embedder: 
     for path in walk(docs):
         rel = path.relative_to(docs).as_posix()
         try:
-            raw_sha = _sha(path)
-            if rel in prev and prev[rel][0] == raw_sha:
-                files[rel] = raw_sha
+            raw = path.read_bytes()  # read once: hashed here, parsed below if it changed
+            if rel in prev and prev[rel][0] == sha256(raw):
+                files[rel] = prev[rel][0]
                 chunks.extend(prev[rel][1])
                 vectors.append(prev[rel][2])
                 report.unchanged += 1
                 continue
-            src = load_file(path, rel)
+            src = load_file(path, rel, raw)
         except (ValueError, OSError) as e:
             report.skipped.append((rel, str(e)))
             warn(f"skipped {rel}: {e}")
@@ -195,12 +195,6 @@ def build_index(docs: str | Path, index: str | Path = ".adapt/index", embedder: 
     manifest["build_seconds"] = round(report.seconds, 3)
     write_json(link / "manifest.json", manifest)  # inside the new build folder, through the link
     return report
-
-
-def _sha(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _write_build(link: Path, manifest: dict, chunks: list[dict], vectors: np.ndarray, kind: str) -> None:

@@ -38,10 +38,15 @@ def walk(root: Path) -> list[Path]:
     return out
 
 
-def load_file(path: Path, rel: str) -> SourceFile:
-    """Raises ValueError with a one-line reason when the file cannot be indexed."""
-    raw = path.read_bytes()
-    sha = hashlib.sha256(raw).hexdigest()
+def sha256(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def load_file(path: Path, rel: str, raw: bytes | None = None) -> SourceFile:
+    """Raises ValueError with a one-line reason when the file cannot be indexed. `raw`: the file's
+    bytes when the caller has already read them."""
+    raw = path.read_bytes() if raw is None else raw
+    sha = sha256(raw)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise ValueError(f"unsupported file type '{suffix or path.name}'")

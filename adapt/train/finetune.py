@@ -68,7 +68,7 @@ def finetune(recipe: Recipe, output: str | Path | None = None, max_steps: int | 
     from transformers import AutoModelForCausalLM
     from trl import SFTConfig, SFTTrainer
 
-    from adapt.models import device, load_tokenizer, resolve_generator, torch_dtype
+    from adapt.models import device, load_tokenizer, resolve_generator
     from adapt.train.data import fingerprint
 
     if recipe.rung not in ("lora", "qlora"):
@@ -92,7 +92,7 @@ def finetune(recipe: Recipe, output: str | Path | None = None, max_steps: int | 
     tok = load_tokenizer(recipe.model.name)
     tok.padding_side = "right"
     qlora = recipe.rung == "qlora"
-    kwargs: dict[str, Any] = {"dtype": torch.bfloat16 if resolved["bf16"] else torch_dtype("float32", "cpu")}
+    kwargs: dict[str, Any] = {"dtype": torch.bfloat16 if resolved["bf16"] else torch.float32}
     if qlora:
         from transformers import BitsAndBytesConfig
 
