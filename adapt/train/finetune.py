@@ -29,7 +29,11 @@ def resolve_defaults(train: TrainSpec, dev: str) -> dict[str, Any]:
     cuda = dev == "cuda"
     bf16 = train.bf16 if train.bf16 is not None else (cuda and torch.cuda.is_bf16_supported())
     gc = train.gradient_checkpointing if train.gradient_checkpointing is not None else cuda
-    return {"device": dev, "bf16": bool(bf16), "gradient_checkpointing": bool(gc)}
+    # chunked_nll runs the LM head on the answer tokens only (faster than full logits, less memory);
+    # trl refuses it when the head itself carries an adapter.
+    head_adapted = isinstance(train.target_modules, list) and "lm_head" in train.target_modules
+    return {"device": dev, "bf16": bool(bf16), "gradient_checkpointing": bool(gc),
+            "loss_type": "nll" if head_adapted else "chunked_nll"}
 
 
 def build_examples(recipe: Recipe, suite_override: str | Path | None = None,
@@ -65,7 +69,7 @@ def finetune(recipe: Recipe, output: str | Path | None = None, max_steps: int | 
     import torch
     from datasets import Dataset
     from peft import LoraConfig, prepare_model_for_kbit_training
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, set_seed
     from trl import SFTConfig, SFTTrainer
 
     from adapt.models import device, load_tokenizer, resolve_generator
@@ -101,6 +105,9 @@ def finetune(recipe: Recipe, output: str | Path | None = None, max_steps: int | 
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=compute)
         kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", 0))} if dev == "cuda" else {"": "cpu"}
+    # Seeded before the adapter exists: SFTTrainer wraps the model with peft (random LoRA init) before
+    # Trainer seeds, so without this two runs of one recipe start from different adapters.
+    set_seed(t.seed)
     model = AutoModelForCausalLM.from_pretrained(resolve_generator(recipe.model.name), **kwargs)
     if qlora:
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=resolved["gradient_checkpointing"])
@@ -122,7 +129,7 @@ def finetune(recipe: Recipe, output: str | Path | None = None, max_steps: int | 
         warmup_steps=t.warmup_ratio, num_train_epochs=t.epochs, max_steps=max_steps or t.max_steps,
         logging_steps=t.logging_steps, save_steps=t.save_steps, save_total_limit=2, seed=t.seed, data_seed=t.seed,
         bf16=resolved["bf16"], fp16=False, activation_checkpointing=resolved["gradient_checkpointing"],
-        max_length=t.max_seq_len, packing=t.packing, completion_only_loss=True,
+        max_length=t.max_seq_len, packing=t.packing, completion_only_loss=True, loss_type=resolved["loss_type"],
         eval_strategy="steps" if eval_ds is not None else "no", eval_steps=t.save_steps,
         report_to=["mlflow"] if track == "mlflow" else [], disable_tqdm=True, use_cpu=dev == "cpu",
         dataloader_pin_memory=dev == "cuda", include_num_input_tokens_seen="non_padding",

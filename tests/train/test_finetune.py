@@ -29,6 +29,7 @@ def test_loss_goes_down_and_adapter_changes_outputs(tiny_llama, facts, tmp_path)
     assert m["steps"] == 30 and m["final_loss"] < 0.5 * m["first_loss"]
     run = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run["resolved"]["bf16"] is False and run["resolved"]["gradient_checkpointing"] is False
+    assert run["resolved"]["loss_type"] == "chunked_nll"  # the LM head runs on answer tokens only
     assert len(run["data"]["fingerprint"]) == 64 and run["data"]["examples"] == 3 and "peft" in run["versions"]
     assert run["recipe"]["train"]["max_steps"] == 30
     base = AutoModelForCausalLM.from_pretrained(tiny_llama)
@@ -36,6 +37,21 @@ def test_loss_goes_down_and_adapter_changes_outputs(tiny_llama, facts, tmp_path)
     before = _logits(base, tok)
     tuned = PeftModel.from_pretrained(base, str(tmp_path / "run" / "adapter"))
     assert not torch.allclose(before, _logits(tuned, tok), atol=1e-3)
+
+
+def test_same_seed_same_adapter_and_an_adapted_head_falls_back_to_full_logits(tiny_llama, facts, tmp_path):
+    from safetensors.torch import load_file
+
+    weights = []
+    for name in ("a", "b"):
+        torch.rand(7)  # whatever ran before must not change the run
+        rp = write_recipe(tmp_path / f"{name}.yaml", str(tiny_llama), facts, tmp_path / name, max_steps=2,
+                          target_modules=["q_proj", "v_proj", "lm_head"])
+        finetune(load_recipe(rp), progress=False)
+        weights.append(load_file(tmp_path / name / "adapter" / "adapter_model.safetensors"))
+    a, b = weights
+    assert any("lm_head" in k for k in a) and all(torch.equal(a[k], b[k]) for k in a)
+    assert json.loads((tmp_path / "a" / "run.json").read_text())["resolved"]["loss_type"] == "nll"
 
 
 def test_merged_export_matches_base_plus_adapter(tiny_llama, facts, tmp_path, cli):
