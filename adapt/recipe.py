@@ -109,23 +109,26 @@ class TrainSpec(_Strict):
     data: str | None = Field(None, description="JSONL, CSV or a datasets folder (chat, instruction or prompt/completion rows)")
     from_suite: SuiteSource | None = None
     output_dir: str | None = Field(None, description="default runs/<recipe name>")
-    r: int = Field(16, ge=1)
-    alpha: int = Field(32, ge=1)
-    dropout: float = Field(0.05, ge=0, lt=1)
-    target_modules: str | list[str] = Field("all-linear")
-    max_seq_len: int = Field(512, ge=16)
+    r: int = Field(16, ge=1, description="LoRA rank")
+    alpha: int = Field(32, ge=1, description="LoRA scaling numerator (the update is scaled by alpha / r)")
+    dropout: float = Field(0.05, ge=0, lt=1, description="dropout on the LoRA input")
+    target_modules: str | list[str] = Field("all-linear", description="'all-linear' or module names, e.g. "
+                                            "[q_proj, v_proj]; naming lm_head trains it too (full-logits loss)")
+    max_seq_len: int = Field(512, ge=16, description="tokens per row; longer rows are truncated")
     epochs: float = Field(1.0, gt=0)
     max_steps: int = Field(-1, description="-1 = run the epochs")
-    batch_size: int = Field(8, ge=1)
-    grad_accum: int = Field(1, ge=1)
+    batch_size: int = Field(8, ge=1, description="rows per device per step")
+    grad_accum: int = Field(1, ge=1, description="gradient accumulation steps")
     learning_rate: float = Field(2e-4, gt=0)
     scheduler: Literal["cosine", "linear", "constant"] = "cosine"
-    warmup_ratio: float = Field(0.03, ge=0, lt=1)
-    eval_split: float = Field(0.0, ge=0, lt=1)
-    packing: bool = False
+    warmup_ratio: float = Field(0.03, ge=0, lt=1, description="share of the steps spent warming up")
+    eval_split: float = Field(0.0, ge=0, lt=1, description="share of rows held out for an eval loss")
+    packing: bool = Field(False, description="pack rows into max_seq_len sequences (best-fit, padding-free)")
+    group_by_length: bool = Field(True, description="batch rows of similar length together (shuffled in groups "
+                                  "of 50 batches) to cut padding; false for plain random batches")
     gradient_checkpointing: bool | None = Field(None, description="None = on for CUDA, off on CPU")
     bf16: bool | None = Field(None, description="None = on for CUDA with bf16 support, off on CPU")
-    save_steps: int = Field(50, ge=1)
+    save_steps: int = Field(50, ge=1, description="checkpoint every N steps (what --resume continues from)")
     logging_steps: int = Field(5, ge=1)
     seed: int = 42
     distributed: Literal["ddp", "fsdp"] = "ddp"

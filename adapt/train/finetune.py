@@ -129,6 +129,7 @@ def finetune(recipe: Recipe, output: str | Path | None = None, max_steps: int | 
         warmup_steps=t.warmup_ratio, num_train_epochs=t.epochs, max_steps=max_steps or t.max_steps,
         logging_steps=t.logging_steps, save_steps=t.save_steps, save_total_limit=2, seed=t.seed, data_seed=t.seed,
         bf16=resolved["bf16"], fp16=False, activation_checkpointing=resolved["gradient_checkpointing"],
+        train_sampling_strategy="group_by_length" if t.group_by_length and not t.packing else "random",
         max_length=t.max_seq_len, packing=t.packing, completion_only_loss=True, loss_type=resolved["loss_type"],
         eval_strategy="steps" if eval_ds is not None else "no", eval_steps=t.save_steps,
         report_to=["mlflow"] if track == "mlflow" else [], disable_tqdm=True, use_cpu=dev == "cpu",
@@ -136,10 +137,10 @@ def finetune(recipe: Recipe, output: str | Path | None = None, max_steps: int | 
         fsdp="full_shard auto_wrap" if t.distributed == "fsdp" and int(os.environ.get("WORLD_SIZE", 1)) > 1 else None,
         save_only_model=False, remove_unused_columns=True,
     )
-    from adapt.train.progress import ProgressCallback
+    from adapt.train.callbacks import ProgressCallback, SeedEachEpoch
 
     trainer = SFTTrainer(model=model, args=args, train_dataset=ds, eval_dataset=eval_ds, processing_class=tok,
-                         peft_config=peft_config, callbacks=[ProgressCallback(enabled=progress)])
+                         peft_config=peft_config, callbacks=[ProgressCallback(enabled=progress), SeedEachEpoch()])
     if progress:
         from transformers.trainer_callback import PrinterCallback
 

@@ -103,11 +103,16 @@ main(sys.argv[1:])
 """
 
 
-def test_resume_after_kill_continues_with_the_same_data_order(tiny_llama, facts, tmp_path):
+def test_resume_after_kill_continues_with_the_same_data_order(tiny_llama, tmp_path):
     from safetensors.torch import load_file
 
+    # 12 rows of mixed lengths in batches of 2, grouped by length: the kill lands in the second epoch,
+    # whose order a resumed run must draw again exactly
+    facts = tmp_path / "rows.jsonl"
+    facts.write_text("".join(json.dumps({"prompt": f"Question {i}: " + "why " * (i % 5),
+                                         "completion": f"Answer {i}." + " so" * (i % 4)}) + "\n" for i in range(12)))
     rp = write_recipe(tmp_path / "r.yaml", str(tiny_llama), facts, tmp_path / "killed", max_steps=20,
-                      save_steps=4, dropout=0.0)
+                      save_steps=4, dropout=0.0, batch_size=2)
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen([sys.executable, "-c", _SLOW_RUN, str(rp)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -123,7 +128,7 @@ def test_resume_after_kill_continues_with_the_same_data_order(tiny_llama, facts,
     assert m["steps"] == 20
     # an uninterrupted run with the same seed ends with the same weights
     rp2 = write_recipe(tmp_path / "u.yaml", str(tiny_llama), facts, tmp_path / "straight", max_steps=20,
-                       save_steps=4, dropout=0.0)
+                       save_steps=4, dropout=0.0, batch_size=2)
     finetune(load_recipe(rp2), progress=False)
     a = load_file(tmp_path / "killed" / "adapter" / "adapter_model.safetensors")
     b = load_file(tmp_path / "straight" / "adapter" / "adapter_model.safetensors")

@@ -1,4 +1,4 @@
-"""A rich progress bar for training: step, loss, non-padding tokens/s and ETA."""
+"""Trainer callbacks: a rich progress bar (step, loss, non-padding tokens/s, ETA) and per-epoch seeding."""
 
 from __future__ import annotations
 
@@ -40,3 +40,15 @@ class ProgressCallback(TrainerCallback):
         if self.bar is not None:
             self.bar.stop()
             self.bar = None
+
+
+class SeedEachEpoch(TrainerCallback):
+    """Seeds torch's global RNG at each epoch start. transformers' LengthGroupedSampler (group_by_length)
+    draws the epoch's order from that RNG, so without this a resumed run shuffles its epoch differently
+    from the run it continues; with it the order is a function of (seed, epoch) and --resume replays it.
+    The Trainer restores the checkpoint's RNG state after the order is drawn, so dropout still matches."""
+
+    def on_epoch_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+        import torch
+
+        torch.manual_seed(args.seed + int(state.epoch or 0))
