@@ -69,17 +69,16 @@ def padded(rows: list[tuple[list[int], list[int]]], idx: list[int], pad_id: int)
     return ids, mask, labels
 
 
-def loss_on_rows(model, tok, data: Path, batch: int) -> float:
+def loss_on_rows(model, rows: list[tuple[list[int], list[int]]], pad_id: int, batch: int) -> float:
     """Answer-token loss of the trained model over every training row, computed the same way for both
     sides: the figure that says both runs learned the same amount, whatever order they saw the rows in."""
     import torch
 
-    rows = tokenized_rows(tok, data)
     model.eval()
     total, count = 0.0, 0
     with torch.no_grad():
         for start in range(0, len(rows), batch):
-            ids, mask, labels = padded(rows, list(range(start, min(start + batch, len(rows)))), tok.pad_token_id)
+            ids, mask, labels = padded(rows, list(range(start, min(start + batch, len(rows)))), pad_id)
             n = int((labels[:, 1:] != -100).sum())
             total += model(input_ids=ids, attention_mask=mask, labels=labels).loss.item() * n
             count += n
@@ -102,7 +101,9 @@ def run_adapt(data: Path, steps: int, batch: int, model: str) -> dict:
     m = finetune(r, progress=False)
     peak = peak_mb()  # before the adapter is loaded again for the loss below
     tuned = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(resolve_generator(model)), out / "adapter")
-    return {"tok_s": m["tokens_per_s"], "final_loss": loss_on_rows(tuned, load_tokenizer(model), data, batch),
+    tok = load_tokenizer(model)
+    loss = loss_on_rows(tuned, tokenized_rows(tok, data), tok.pad_token_id, batch)
+    return {"tok_s": m["tokens_per_s"], "final_loss": loss,
             "peak_mb": peak, "seconds": m["train_seconds"], "tokens": m["tokens_seen"]}
 
 
@@ -136,7 +137,7 @@ def run_loop(data: Path, steps: int, batch: int, model_name: str) -> dict:
         tokens += int(mask.sum())
     secs = time.perf_counter() - t0
     peak = peak_mb()
-    return {"tok_s": tokens / secs, "final_loss": loss_on_rows(model, tok, data, batch), "peak_mb": peak,
+    return {"tok_s": tokens / secs, "final_loss": loss_on_rows(model, rows, tok.pad_token_id, batch), "peak_mb": peak,
             "seconds": secs, "tokens": tokens}
 
 

@@ -31,7 +31,8 @@ def resolve_defaults(train: TrainSpec, dev: str) -> dict[str, Any]:
     gc = train.gradient_checkpointing if train.gradient_checkpointing is not None else cuda
     # chunked_nll runs the LM head on the answer tokens only (faster than full logits, less memory);
     # trl refuses it when the head itself carries an adapter.
-    head_adapted = isinstance(train.target_modules, list) and "lm_head" in train.target_modules
+    targets = [train.target_modules] if isinstance(train.target_modules, str) else train.target_modules
+    head_adapted = "lm_head" in targets
     return {"device": dev, "bf16": bool(bf16), "gradient_checkpointing": bool(gc),
             "loss_type": "nll" if head_adapted else "chunked_nll"}
 
