@@ -45,3 +45,36 @@ def write_text(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def sha256_file(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_jsonl(path: Path, torn_tail_ok: bool = False) -> list[tuple[int, Any]]:
+    """(line number, value) for each non-blank line. Splits on '\\n' only, as JSON Lines does:
+    str.splitlines() would also break inside strings at U+2028, U+0085 and friends, which json.dumps
+    leaves raw. With torn_tail_ok, an unparsable last line (a write cut short by a kill) is dropped;
+    any other bad line is an error naming it."""
+    from adapt.errors import UserError
+
+    path = Path(path)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    out = []
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            out.append((i + 1, json.loads(line)))
+        except json.JSONDecodeError as e:
+            if torn_tail_ok and i == last:
+                break
+            raise UserError(f"{path}:{i + 1}: not valid JSON ({e.msg})") from None
+    return out

@@ -15,6 +15,10 @@ from rich.console import Console
 from rich.table import Table
 
 from adapt.errors import UserError
+from adapt.eval.harness import LATENCY_ITEMS
+from adapt.eval.registry import BY_BAR
+
+BAR_METRICS = list(BY_BAR)
 
 app = typer.Typer(
     help="Adapt an open-weight model to your data and measure which way is worth it.\n\n"
@@ -195,22 +199,50 @@ def eval_cmd(
     recipes: Annotated[list[str], typer.Argument(help="recipe names or paths")],
     suite: Annotated[Path, typer.Option(help="JSONL suite: id, question, answers ([] = unanswerable)")],
     index: Annotated[Optional[str], typer.Option(help="index folder for rag recipes (default: the recipe's)")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="only the first N items")] = None,
-    out: Annotated[Path, typer.Option(help="run folder: items.jsonl, summary.json, report.md/html")] = Path("out/eval"),
-    resume: Annotated[bool, typer.Option(help="continue an interrupted run in --out")] = False,
-    judge: Annotated[Optional[str], typer.Option(help="grade answerable items with this recipe as an LLM judge")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="only N items, keeping the suite's share of unanswerable ones")] = None,
+    out: Annotated[Path, typer.Option(help="run folder: items.jsonl, timings.jsonl, summary.json, report.md/html")] = Path("out/eval"),
+    resume: Annotated[bool, typer.Option(help="continue an interrupted run in --out (same suite and recipes only)")] = False,
+    judge: Annotated[Optional[str], typer.Option(help="grade with this recipe as a SimpleQA-style judge (correct / "
+                                                      "incorrect / not attempted); the report shows its agreement "
+                                                      "with the lexical grader")] = None,
+    latency_items: Annotated[int, typer.Option(help="items timed one request at a time per recipe")] = LATENCY_ITEMS,
+    allow_train_items: Annotated[bool, typer.Option(help="keep items that a recipe's adapter was trained on")] = False,
     track: Annotated[Optional[str], typer.Option(help="'mlflow' logs parameters, metrics and the report")] = None,
 ) -> None:
-    """Evaluate recipes on a suite: quality, hallucination, latency and cost side by side."""
-    from adapt.data.suite import load_suite
+    """Evaluate recipes on a suite: quality, hallucination, latency and cost side by side, with 95 % intervals."""
+    from adapt.data.suite import load_suite, stratified_head
     from adapt.eval.harness import evaluate
     from adapt.recipe import load_recipe
 
+    _positive("--limit", limit)
+    _positive("--latency-items", latency_items, zero_ok=True)
     rs = [load_recipe(r) for r in recipes]
-    items = load_suite(suite)[:limit] if limit else load_suite(suite)
-    summary = evaluate(rs, items, out, index=index, resume=resume, judge=load_recipe(judge) if judge else None,
-                       suite_name=suite.name)
+    items = load_suite(suite)
+    summary = evaluate(rs, stratified_head(items, limit) if limit else items, out, index=index, resume=resume,
+                       judge=load_recipe(judge) if judge else None, suite_name=suite.name, suite_path=suite,
+                       latency_items=latency_items, allow_train_items=allow_train_items)
+    for note in summary["notes"]:
+        err.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     _finish(summary, out, track)
+
+
+@app.command()
+def score(
+    suite: Annotated[Path, typer.Option(help="JSONL suite: id, question, answers ([] = unanswerable)")],
+    predictions: Annotated[Path, typer.Option(help="JSONL of {\"id\", \"answer\"}: one answer per suite item")],
+    as_json: Annotated[bool, typer.Option("--json", help="print {\"summary\": {...}, \"items\": [...]}")] = False,
+    out: Annotated[Optional[Path], typer.Option(help="also write the report files of `adapt eval` here")] = None,
+    name: Annotated[Optional[str], typer.Option(help="name of the system in the report (default: the file's name)")] = None,
+) -> None:
+    """Grade answers produced by any system with adapt's grader: the same rates, intervals and
+    official SQuAD 2.0 scores as `adapt eval`."""
+    from adapt.eval.score import score as run
+
+    res = run(suite, predictions, out, name)
+    if as_json:
+        print(json.dumps(res, ensure_ascii=False))
+        return
+    _finish({"recipes": [res["summary"]]}, out, None)
 
 
 @app.command()
@@ -218,19 +250,25 @@ def ladder(
     suite: Annotated[Path, typer.Option(help="JSONL suite")],
     docs: Annotated[Path, typer.Option(help="documents folder the rag rungs index")],
     rungs: Annotated[str, typer.Option(help="comma-separated rungs, cheapest first")] = "baseline,prompt,rag,lora,rag+lora",
-    bar: Annotated[str, typer.Option(help="what 'good enough' means, e.g. correct>=0.6,hallucination<=0.1,p95_ms<=2000,usd_per_1k<=1")]
+    bar: Annotated[str, typer.Option(help="what 'good enough' means; a rung meets it only when every 95 % interval "
+                                          "is on the right side, e.g. correct>=0.6,hallucination<=0.1,p95_ms<=2000,"
+                                          "usd_per_1k<=1. Metrics: " + ", ".join(BAR_METRICS))]
         = "correct>=0.5,hallucination<=0.2,p95_ms<=5000,usd_per_1k<=1",
     recipe: Annotated[Optional[list[str]], typer.Option(help="RUNG=RECIPE to replace a rung's default recipe")] = None,
     out: Annotated[Path, typer.Option(help="run folder")] = Path("out/ladder"),
-    limit: Annotated[Optional[int], typer.Option(help="only the first N eval items")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="only N eval items, keeping the share of unanswerable ones")] = None,
     max_steps: Annotated[Optional[int], typer.Option(help="cap fine-tuning steps")] = None,
+    latency_items: Annotated[int, typer.Option(help="items timed one request at a time per rung")] = LATENCY_ITEMS,
     resume: Annotated[bool, typer.Option(help="continue an interrupted ladder run in --out")] = False,
+    overwrite: Annotated[bool, typer.Option(help="replace an earlier ladder run in --out")] = False,
     track: Annotated[Optional[str], typer.Option(help="'mlflow' logs parameters, metrics and the report")] = None,
 ) -> None:
     """Climb the ladder: build what each rung needs, evaluate cheapest first, recommend the cheapest
-    rung that meets the bar."""
+    rung that meets the bar. Exits 1 when no rung meets it (so CI can gate on it), 2 on a user mistake."""
     from adapt.eval.ladder import run_ladder
 
+    _positive("--limit", limit)
+    _positive("--latency-items", latency_items, zero_ok=True)
     mapping = {}
     for pair in recipe or []:
         if "=" not in pair:
@@ -238,25 +276,37 @@ def ladder(
         k, v = pair.split("=", 1)
         mapping[k.strip()] = v.strip()
     summary = run_ladder(str(suite), str(docs), [r.strip() for r in rungs.split(",") if r.strip()], bar, out,
-                         mapping, limit, max_steps, resume)
+                         mapping, limit, max_steps, resume, overwrite, latency_items=latency_items)
     _finish(summary, out, track)
-    console.print(f"\n[bold]{summary['ladder']['verdict']}[/bold]")
+    verdict = summary["ladder"]
+    if verdict.get("warning"):
+        err.print(f"[yellow]warning:[/yellow] {verdict['warning']}", highlight=False)
+    console.print(f"\n[bold]{verdict['verdict']}[/bold]", highlight=False)
+    if not verdict["meets"]:
+        raise typer.Exit(1)
 
 
-def _finish(summary: dict, out: Path, track: Optional[str]) -> None:
+def _positive(flag: str, value: Optional[int], zero_ok: bool = False) -> None:
+    if value is not None and (value < 0 or (value == 0 and not zero_ok)):
+        raise UserError(f"{flag} must be {'0 or more' if zero_ok else 'at least 1'}, not {value}")
+
+
+def _finish(summary: dict, out: Optional[Path], track: Optional[str]) -> None:
     from adapt.eval.report import table_rows
 
-    head, rows = table_rows(summary)
-    keep = [head.index(h) for h in ("recipe", "rung", "correct", "hallucination", "abstain", "p95 ms", "$/1k queries")]
-    table = Table(*(head[i] for i in keep))  # the terminal gets the key columns; the report has them all
+    head, rows = table_rows(summary, summary.get("ladder"), terminal=True)
+    table = Table(*head)  # the terminal gets the key columns; the report has them all
+    table.columns[0].no_wrap = True
+    table.columns[0].min_width = max(len(r[0]) for r in rows) if rows else 6
     for r in rows:
-        table.add_row(*(r[i] for i in keep))
-    console.print(table)
+        table.add_row(*r)
+    Console(soft_wrap=True, width=max(console.width, 160)).print(table)
     if track == "mlflow":
         from adapt.eval.tracking import log_mlflow
 
         log_mlflow(summary, out)
-    console.print(f"report: {out / 'report.html'} (and report.md, summary.json, items.jsonl)")
+    if out is not None:
+        console.print(f"report: {out / 'report.html'} (and report.md, summary.json, items.jsonl)")
 
 
 # --- fine-tuning ---------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ class Generation:
     output_tokens: int
     latency_s: float
     ttft_s: float | None
+    usage_estimated: bool = False  # the API reported no token usage; counts come from a tokenizer
 
 
 class Generator(Protocol):
@@ -155,7 +156,7 @@ class OpenAIGenerator:
                     if r.status_code >= 400:
                         r.read()
                         raise RuntimeError(f"{self.client.base_url} answered {r.status_code}: {r.text[:300]}")
-                    return self._read_stream(r, t0)
+                    return self._read_stream(r, t0, messages)
             except (httpx.TransportError, httpx.TimeoutException) as e:
                 if attempt >= self.max_retries:
                     raise RuntimeError(f"{self.client.base_url} unreachable after {attempt + 1} tries: {e}") from e
@@ -168,7 +169,7 @@ class OpenAIGenerator:
         time.sleep(delay * (1 + 0.25 * random.random()))
 
     @staticmethod
-    def _read_stream(r: Any, t0: float) -> Generation:
+    def _read_stream(r: Any, t0: float, messages: Messages) -> Generation:
         parts: list[str] = []
         ttft = None
         usage: dict[str, int] = {}
@@ -187,10 +188,14 @@ class OpenAIGenerator:
                     ttft = ttft or time.perf_counter() - t0
                     parts.append(piece)
         latency = time.perf_counter() - t0
-        text = "".join(parts)
-        return Generation(text=text.strip(), input_tokens=int(usage.get("prompt_tokens", 0)),
-                          output_tokens=int(usage.get("completion_tokens", len(parts))),
-                          latency_s=latency, ttft_s=ttft or latency)
+        text = "".join(parts).strip()
+        if "prompt_tokens" in usage and "completion_tokens" in usage:
+            return Generation(text, int(usage["prompt_tokens"]), int(usage["completion_tokens"]), latency,
+                              ttft or latency)
+        # No usage from the server: a missing count must not price the answer at $0.
+        prompt = "\n".join(m["content"] for m in messages if isinstance(m.get("content"), str))
+        return Generation(text, estimate_tokens(prompt), estimate_tokens(text), latency, ttft or latency,
+                          usage_estimated=True)
 
 
 class VLLMGenerator:
@@ -223,6 +228,23 @@ class VLLMGenerator:
             results.append(Generation(o.outputs[0].text.strip(), len(o.prompt_token_ids),
                                       len(o.outputs[0].token_ids), latency, ttft))
         return results
+
+
+_ESTIMATOR: list[Any] = []
+
+
+def estimate_tokens(text: str) -> int:
+    """Token count by the builtin generator's BPE tokenizer (about what API tokenizers give for
+    English); 4 characters a token where that tokenizer is not installed."""
+    if not _ESTIMATOR:
+        from adapt.models import DEFAULT_GENERATOR, load_tokenizer
+
+        try:
+            _ESTIMATOR.append(load_tokenizer(DEFAULT_GENERATOR))
+        except UserError:
+            _ESTIMATOR.append(None)
+    tok = _ESTIMATOR[0]
+    return len(tok(text, add_special_tokens=False)["input_ids"]) if tok is not None else -(-len(text) // 4)
 
 
 def make_generator(spec: ModelSpec, batch_size: int = 8) -> Generator:

@@ -15,6 +15,7 @@ from typing import Any, Literal, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from adapt.data.suite import SPLIT_SEED
 from adapt.errors import UserError
 
 Rung = Literal["baseline", "prompt", "rag", "lora", "qlora"]
@@ -102,7 +103,7 @@ class SuiteSource(_Strict):
     docs: str | None = Field(None, description="documents to build the index from when it does not exist yet")
     k: int = Field(3, ge=1, le=50, description="passages per training example")
     train_fraction: float = Field(0.5, gt=0, lt=1, description="share of items used for training; the rest stay for eval")
-    seed: int = 0
+    seed: int = Field(SPLIT_SEED, description="seed of the train/eval split; `adapt ladder` splits with the same one")
 
 
 class TrainSpec(_Strict):

@@ -26,6 +26,7 @@ def test_batched_left_padding_matches_one_at_a_time(tiny_llama):
 class _FakeOpenAI(BaseHTTPRequestHandler):
     calls: list[dict] = []
     fail_first = 1
+    send_usage = True
 
     def log_message(self, *a):
         pass
@@ -45,15 +46,17 @@ class _FakeOpenAI(BaseHTTPRequestHandler):
         self.end_headers()
         for piece in ["echo: ", q]:
             self.wfile.write(f"data: {json.dumps({'choices': [{'delta': {'content': piece}}]})}\n\n".encode())
-        usage = {"prompt_tokens": 7, "completion_tokens": 3}
-        self.wfile.write(f"data: {json.dumps({'choices': [], 'usage': usage})}\n\ndata: [DONE]\n\n".encode())
+        if type(self).send_usage:
+            usage = {"prompt_tokens": 7, "completion_tokens": 3}
+            self.wfile.write(f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
 
 
 @pytest.fixture
 def fake_server():
     srv = ThreadingHTTPServer(("127.0.0.1", 0), _FakeOpenAI)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
-    _FakeOpenAI.calls, _FakeOpenAI.fail_first = [], 1
+    _FakeOpenAI.calls, _FakeOpenAI.fail_first, _FakeOpenAI.send_usage = [], 1, True
     yield f"http://127.0.0.1:{srv.server_port}/v1"
     srv.shutdown()
 
@@ -68,6 +71,17 @@ def test_openai_backend_streams_retries_and_authenticates(fake_server, monkeypat
     assert len(_FakeOpenAI.calls) == 3  # one 429, retried
     assert all(c["auth"] == "Bearer sk-test" and c["model"] == "m1" and c["max_tokens"] == 5
                for c in _FakeOpenAI.calls)
+
+
+def test_missing_api_usage_is_a_flagged_estimate_not_zero(fake_server, monkeypatch):
+    import adapt.generation
+
+    monkeypatch.setattr(adapt.generation, "_ESTIMATOR", [None])  # 4 characters a token, no model needed
+    _FakeOpenAI.send_usage, _FakeOpenAI.fail_first = False, 0
+    out = OpenAIGenerator(fake_server, "m").generate([chat("What is the capital of France?", "Be brief.")], 5)[0]
+    assert out.usage_estimated and out.text == "echo: What is the capital of France?"
+    assert out.input_tokens == -(-len("Be brief.\nWhat is the capital of France?") // 4)
+    assert out.output_tokens == -(-len(out.text) // 4)
 
 
 def test_openai_backend_missing_key_env(monkeypatch):

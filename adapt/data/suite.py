@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from adapt.errors import UserError
+
+SPLIT_SEED = 0  # one seed for every train/eval split of a suite: the ladder's and `adapt finetune`'s
 
 
 @dataclass
@@ -17,24 +20,16 @@ class Item:
     source: str | None = None
     context: str | None = None
 
-    @property
-    def answerable(self) -> bool:
-        return bool(self.answers)
-
 
 def load_suite(path: str | Path) -> list[Item]:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"suite not found: {path}")
+    from adapt.artifacts import read_jsonl
+
     items, seen = [], set()
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
+    for n, row in read_jsonl(path):
         where = f"{path}:{n}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise UserError(f"{where}: not valid JSON ({e.msg})") from None
         if not isinstance(row, dict):
             raise UserError(f"{where}: expected a JSON object")
         for key, typ in (("id", (str, int)), ("question", str), ("answers", list)):
@@ -61,3 +56,26 @@ def write_suite(items: list[Item], path: str | Path) -> None:
 
     write_text(Path(path), "".join(json.dumps({k: v for k, v in asdict(i).items() if v is not None},
                                               ensure_ascii=False) + "\n" for i in items))
+
+
+def split_items(items: list[Item], train_fraction: float, seed: int = SPLIT_SEED) -> tuple[list[Item], list[Item]]:
+    """A split by id, stratified so both halves keep answerable and unanswerable items."""
+    rng = random.Random(seed)
+    train, held = [], []
+    for group in ([i for i in items if i.answers], [i for i in items if not i.answers]):
+        group = sorted(group, key=lambda i: i.id)
+        rng.shuffle(group)
+        n = round(len(group) * train_fraction)
+        train += group[:n]
+        held += group[n:]
+    return train, held
+
+
+def stratified_head(items: list[Item], n: int) -> list[Item]:
+    """The first n items, keeping the suite's share of unanswerable items (in suite order)."""
+    if n >= len(items):
+        return list(items)
+    unans = [i for i in items if not i.answers]
+    k = round(n * len(unans) / len(items))
+    keep = {id(i) for i in [i for i in items if i.answers][:n - k] + unans[:k]}
+    return [i for i in items if id(i) in keep]

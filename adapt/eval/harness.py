@@ -1,7 +1,9 @@
 """`adapt eval`: every recipe on every item, batched, written as it goes, resumable.
 
-items.jsonl gets one record per recipe x item after each batch (flushed and fsynced), so a crash
-or Ctrl-C loses at most the batch in flight, and `--resume` skips what is already there.
+Per recipe: one warm-up batch (discarded), then every item in batches of generation.batch_size
+(quality, throughput and cost come from this pass), then a sample of items one request at a time
+(latency at concurrency 1, the same way for every rung). items.jsonl and timings.jsonl get their
+records after each batch (flushed and fsynced), so a crash loses at most the batch in flight.
 """
 
 from __future__ import annotations
@@ -14,110 +16,199 @@ from typing import Any, Callable
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from adapt.artifacts import versions, write_json
-from adapt.data.suite import Item
+from adapt.artifacts import read_jsonl, sha256_file, versions, write_json, write_text
+from adapt.data.suite import Item, stratified_head
 from adapt.errors import UserError
-from adapt.eval.metrics import grade, retrieval_hit
+from adapt.eval.metrics import JUDGE_PROMPT, grade, judge_gold, parse_judge, retrieval_hit
 from adapt.eval.summary import summarize
 from adapt.recipe import Recipe
 
-JUDGE_PROMPT = ("You grade answers. Question: {q}\nReference answer(s): {gold}\nCandidate answer: {a}\n"
-                "Does the candidate give the same answer as a reference? Reply with one word: yes or no.")
+LATENCY_ITEMS = 20  # items timed one request at a time per recipe
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
     """Records of a (possibly interrupted) run; a torn last line is dropped."""
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            break
-    return out
+    return [row for _, row in read_jsonl(path, torn_tail_ok=True)] if path.is_file() else []
+
+
+def trained_ids(recipe: Recipe) -> set[str]:
+    """Item ids the recipe's adapter was trained on, as its run.json recorded them."""
+    if recipe.model is None or recipe.model.backend == "openai":
+        return set()
+    adapter = recipe.model.adapter or (str(recipe.run_dir / "adapter") if recipe.train else None)
+    run = Path(adapter).parent / "run.json" if adapter else None
+    if run is None or not run.is_file():
+        return set()
+    return set(json.loads(run.read_text()).get("data", {}).get("train_ids", []))
+
+
+def one_off_seconds(recipe: Recipe, index: str | None) -> float:
+    """Index build (any rung that reads the index) plus training, as their artifacts recorded them."""
+    total = 0.0
+    if recipe.rag is not None:
+        manifest = Path(index or recipe.rag.index) / "manifest.json"
+        if manifest.is_file():
+            total += json.loads(manifest.read_text()).get("build_seconds", 0.0)
+    if recipe.model is not None and recipe.train is not None:
+        run = Path(recipe.model.adapter or recipe.run_dir / "adapter").parent / "run.json"
+        if run.is_file():
+            total += json.loads(run.read_text()).get("metrics", {}).get("train_seconds", 0.0)
+    return total
 
 
 def evaluate(recipes: list[Recipe], items: list[Item], out: str | Path, index: str | None = None,
              resume: bool = False, judge: Recipe | None = None, suite_name: str = "suite",
-             one_off_s: dict[str, float] | None = None, progress: bool = True,
-             pipeline_factory: Callable[..., Any] | None = None) -> dict[str, Any]:
+             suite_path: str | Path | None = None, one_off_s: dict[str, float] | None = None,
+             progress: bool = True, latency_items: int = LATENCY_ITEMS, allow_train_items: bool = False,
+             notes: list[str] | None = None, pipeline_factory: Callable[..., Any] | None = None) -> dict[str, Any]:
     """Run, grade, summarize and report. Returns the summary (also written to out/summary.json)."""
     from adapt.eval.report import write_reports
     from adapt.pipeline import Pipeline
 
     out = Path(out)
-    path = out / "items.jsonl"
+    path, tpath = out / "items.jsonl", out / "timings.jsonl"
+    notes = list(notes or [])
     if path.exists() and not resume:
         raise UserError(f"{out} already holds results: add --resume to continue that run, or choose another --out")
+    if not allow_train_items:
+        items, left_out = _without_trained(recipes, items)
+        notes += left_out
+    if not items:
+        raise UserError("no items left to evaluate" + (f" ({'; '.join(notes)})" if notes else ""))
+    run_info = {"suite": suite_name, "suite_sha256": sha256_file(Path(suite_path)) if suite_path else None,
+                "item_ids": [i.id for i in items], "recipes": {r.name: r.model_dump(mode="json") for r in recipes}}
+    _check_resume(out / "run.json", run_info)
     out.mkdir(parents=True, exist_ok=True)
-    records = read_records(path)
-    if path.exists():  # rewrite without a torn tail before appending
-        _rewrite(path, records)
+    records, timings = read_records(path), read_records(tpath)
+    _rewrite(path, records)  # drop a torn tail before appending
+    _rewrite(tpath, timings)
     done = {(r["recipe"], r["id"]) for r in records}
-    write_json(out / "run.json", {"suite": suite_name, "recipes": [r.model_dump() for r in recipes],
-                                  "items": len(items), "index": index, "versions": versions(),
+    timed = {(t["recipe"], t["id"]) for t in timings}
+    write_json(out / "run.json", {**run_info, "index": index, "versions": versions(), "notes": notes,
                                   "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
-    judge_pipe = Pipeline(judge) if judge else None
+    judge_gen = _judge_generator(judge) if judge else None
     make = pipeline_factory or (lambda r: Pipeline(r, index_dir=index))
-    with open(path, "a", encoding="utf-8") as f, Progress(
+    sample = stratified_head(items, latency_items)
+    with open(path, "a", encoding="utf-8") as f, open(tpath, "a", encoding="utf-8") as tf, Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
             disable=not progress) as bar:
         for recipe in recipes:
             todo = [i for i in items if (recipe.name, i.id) not in done]
-            task = bar.add_task(f"{recipe.name} ({recipe.label})", total=len(items), completed=len(items) - len(todo))
-            if not todo:
+            to_time = [i for i in sample if (recipe.name, i.id) not in timed]
+            task = bar.add_task(f"{recipe.name} ({recipe.label})", total=len(items) + len(sample),
+                                completed=len(items) - len(todo) + len(sample) - len(to_time))
+            if not todo and not to_time:
                 continue
             pipe = make(recipe)
             bs = recipe.generation.batch_size
+            pipe.answer([i.question for i in items[:bs]])  # warm-up: first calls pay for lazy init and caches
             for start in range(0, len(todo), bs):
                 batch = todo[start:start + bs]
                 t0 = time.perf_counter()
                 answers = pipe.answer([i.question for i in batch])
                 wall = time.perf_counter() - t0
-                verdicts = _judge(judge_pipe, batch, answers) if judge_pipe else [None] * len(batch)
-                for item, ans, verdict in zip(batch, answers, verdicts):
-                    rec = _record(recipe, item, ans, wall / len(batch))
-                    if verdict is not None and item.answers and rec["grade"] != "abstained":
-                        rec["judge"] = verdict
-                        rec["grade"] = "correct" if verdict else "incorrect"
-                    f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                    records.append(rec)
-                f.flush()
-                os.fsync(f.fileno())
+                new = [_record(recipe, item, ans, wall / len(batch)) for item, ans in zip(batch, answers)]
+                if judge_gen is not None:
+                    _apply_judge(judge_gen, batch, new)
+                _append(f, new)
+                records += new
                 bar.advance(task, len(batch))
+            for item in to_time:  # latency: one request at a time, after the warm-up
+                ans = pipe.answer([item.question])[0]
+                g = ans.generation
+                t = {"recipe": recipe.name, "id": item.id,
+                     "latency_ms": round((g.latency_s + ans.retrieval_s) * 1000, 2),
+                     "ttft_ms": round(((g.ttft_s or g.latency_s) + ans.retrieval_s) * 1000, 2),
+                     "retrieval_ms": round(ans.retrieval_s * 1000, 2) if recipe.rag else None}
+                _append(tf, [t])
+                timings.append(t)
+                bar.advance(task, 1)
             del pipe
-    summary = summarize(records, recipes, suite_name, one_off_s or {})
+    if one_off_s is None:
+        one_off_s = {r.name: one_off_seconds(r, index) for r in recipes}
+    if len(items) < 100:
+        notes.append(f"{len(items)} items: fewer than 100, so intervals are wide and small differences between "
+                     "rungs are not significant")
+    ids = {i.id for i in items}
+    records = [r for r in records if r["id"] in ids]
+    summary = summarize(records, recipes, suite_name, one_off_s, [t for t in timings if t["id"] in ids], notes)
     write_json(out / "summary.json", summary)
     write_reports(out, summary, records)
     return summary
 
 
-def _rewrite(path: Path, records: list[dict[str, Any]]) -> None:
-    from adapt.artifacts import write_text
+def _without_trained(recipes: list[Recipe], items: list[Item]) -> tuple[list[Item], list[str]]:
+    notes, drop = [], set()
+    for r in recipes:
+        seen = trained_ids(r) & {i.id for i in items}
+        if seen:
+            notes.append(f"left out {len(seen)} item(s) that the adapter of {r.name} was trained on "
+                         "(--allow-train-items keeps them)")
+            drop |= seen
+    return [i for i in items if i.id not in drop], notes
 
-    write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+
+def _check_resume(run_json: Path, new: dict[str, Any]) -> None:
+    """A resumed run must be the same run: same suite file, same items, same recipe per name."""
+    if not run_json.is_file():
+        return
+    old = json.loads(run_json.read_text())
+    if old.get("suite_sha256") and new["suite_sha256"] and old["suite_sha256"] != new["suite_sha256"]:
+        raise UserError(f"{run_json.parent} was run on a different suite (sha256 {old['suite_sha256'][:12]}, now "
+                        f"{new['suite_sha256'][:12]}): choose another --out")
+    if old.get("item_ids") is not None and old["item_ids"] != new["item_ids"]:
+        raise UserError(f"{run_json.parent} was run on other items ({len(old['item_ids'])} then, "
+                        f"{len(new['item_ids'])} now; --limit or the suite changed): choose another --out")
+    for name, dump in new["recipes"].items():
+        before = (old.get("recipes") or {}).get(name)
+        if isinstance(before, dict) and before != dump:
+            raise UserError(f"recipe '{name}' changed since {run_json.parent} was started: choose another --out")
+
+
+def _append(f: Any, rows: list[dict[str, Any]]) -> None:
+    f.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    f.flush()
+    os.fsync(f.fileno())
+
+
+def _rewrite(path: Path, records: list[dict[str, Any]]) -> None:
+    if path.exists():
+        write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
 
 
 def _record(recipe: Recipe, item: Item, ans: Any, wall_s: float) -> dict[str, Any]:
     g = ans.generation
-    graded = grade(ans.text, item.answers, recipe.generation.abstain_phrase)
-    rank = retrieval_hit(ans.sources, item.source, item.context) if recipe.rag and recipe.rung != "baseline" else None
+    graded = grade(ans.text, item.answers, item.question, recipe.generation.abstain_phrase)
+    retrieves = recipe.rag is not None and recipe.rung != "baseline"
+    rank = retrieval_hit(ans.sources, item.source, item.context) if retrieves else None
     return {
         "recipe": recipe.name, "rung": recipe.label, "id": item.id, "question": item.question,
-        "gold": item.answers, "answer": ans.text, **graded,
-        "input_tokens": g.input_tokens, "output_tokens": g.output_tokens,
-        "latency_ms": round((g.latency_s + ans.retrieval_s) * 1000, 2),
-        "ttft_ms": round(((g.ttft_s or g.latency_s) + ans.retrieval_s) * 1000, 2),
-        "retrieval_ms": round(ans.retrieval_s * 1000, 2) if recipe.rag else None,
-        "wall_ms": round(wall_s * 1000, 2),
+        "gold": item.answers, "answer": ans.text, "grade": graded.label, "reason": graded.reason,
+        "em": graded.em, "f1": graded.f1, "input_tokens": g.input_tokens, "output_tokens": g.output_tokens,
+        "usage_estimated": g.usage_estimated, "wall_ms": round(wall_s * 1000, 2),
         "sources": [s.get("chunk_id") or s.get("source") for s in ans.sources],
         "gold_source": item.source, "retrieval_rank": rank,
     }
 
 
-def _judge(pipe: Any, batch: list[Item], answers: list[Any]) -> list[bool | None]:
-    prompts = [JUDGE_PROMPT.format(q=i.question, gold=" | ".join(i.answers) or "(none)", a=a.text)
-               for i, a in zip(batch, answers)]
-    verdicts = pipe.answer(prompts, max_new_tokens=3)
-    return [v.text.strip().lower().startswith("yes") for v in verdicts]
+def _judge_generator(judge: Recipe) -> Any:
+    from adapt.generation import make_generator
+
+    if judge.model is None:
+        raise UserError(f"--judge: recipe '{judge.name}' has no model to grade with")
+    return make_generator(judge.model, judge.generation.batch_size)
+
+
+def _apply_judge(gen: Any, batch: list[Item], records: list[dict[str, Any]]) -> None:
+    """The judge's label becomes the grade; the lexical one stays beside it, so agreement is measurable.
+    An unreadable verdict keeps the lexical grade."""
+    from adapt.generation import chat
+
+    prompts = [chat(JUDGE_PROMPT.format(question=i.question, gold=judge_gold(i.answers), answer=r["answer"]), None)
+               for i, r in zip(batch, records)]
+    for rec, gen_out in zip(records, gen.generate(prompts, 8, 0.0)):
+        label = parse_judge(gen_out.text)
+        rec["judge_raw"] = gen_out.text
+        if label is not None:
+            rec["lexical_grade"] = rec["grade"]
+            rec["grade"] = label

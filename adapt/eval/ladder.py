@@ -1,27 +1,28 @@
-"""`adapt ladder`: build what each rung needs, evaluate cheapest first, recommend against a bar."""
+"""`adapt ladder`: build what each rung needs, evaluate cheapest first, recommend against a bar.
+
+A rung is recommended only when it meets every threshold with 95 % confidence: its whole interval
+lies on the right side. A rung whose interval straddles a threshold is inconclusive, with an
+estimate of the suite size that would decide it.
+"""
 
 from __future__ import annotations
 
 import operator
-import random
 import re
 from pathlib import Path
 from typing import Any
 
-from adapt.data.suite import Item, load_suite, write_suite
+from adapt.data.suite import SPLIT_SEED, load_suite, split_items, stratified_head, write_suite
 from adapt.errors import UserError
+from adapt.eval import registry, stats
 from adapt.recipe import Recipe, load_recipe
 
 # rung -> default recipe, in ladder (cheapest first) order
 DEFAULT_RECIPES = {"baseline": "baseline", "prompt": "prompt-local", "rag": "rag-local",
                    "lora": "smollm2-lora", "rag+lora": "rag-smollm2-lora"}
-METRICS = {
-    "correct": ("correct_rate",), "hallucination": ("hallucination_rate",), "abstain": ("abstain_rate",),
-    "f1": ("f1",), "em": ("em",), "p50_ms": ("latency_ms", "p50"), "p95_ms": ("latency_ms", "p95"),
-    "usd_per_1k": ("cost", "usd_per_1k_queries"), "one_off_usd": ("cost", "one_off_usd"),
-}
+FEW_ITEMS = 100
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
-_COND = re.compile(r"^\s*(\w+)\s*(>=|<=|>|<)\s*([0-9.eE+-]+)\s*$")
+_COND = re.compile(r"^\s*([\w@]+)\s*(>=|<=|>|<)\s*([0-9.eE+-]+)\s*$")
 
 
 def parse_bar(bar: str) -> list[tuple[str, str, float]]:
@@ -31,77 +32,76 @@ def parse_bar(bar: str) -> list[tuple[str, str, float]]:
         m = _COND.match(part)
         if not m:
             raise UserError(f"--bar: cannot read '{part}' (expected METRIC>=VALUE or METRIC<=VALUE)")
-        if m.group(1) not in METRICS:
-            raise UserError(f"--bar: unknown metric '{m.group(1)}' (known: {', '.join(METRICS)})")
-        conds.append((m.group(1), m.group(2), float(m.group(3))))
+        if m.group(1) not in registry.BY_BAR:
+            raise UserError(f"--bar: unknown metric '{m.group(1)}' (known: {', '.join(registry.BY_BAR)})")
+        try:
+            conds.append((m.group(1), m.group(2), float(m.group(3))))
+        except ValueError:
+            raise UserError(f"--bar: '{m.group(3)}' in '{part}' is not a number") from None
     if not conds:
         raise UserError("--bar is empty")
     return conds
 
 
-def _value(row: dict[str, Any], metric: str) -> float | None:
-    v: Any = row
-    for key in METRICS[metric]:
-        v = v.get(key) if isinstance(v, dict) else None
-    return v
-
-
-def check(row: dict[str, Any], bar: list[tuple[str, str, float]]) -> tuple[bool, list[str], float]:
-    """(meets, what it misses, shortfall) where shortfall sums the relative gaps to the bar."""
-    misses, gap = [], 0.0
-    for metric, op, target in bar:
-        v = _value(row, metric)
-        if v is None:
-            misses.append(f"{metric} not measured")
-            gap += 1.0
-        elif not _OPS[op](v, target):
-            misses.append(f"{metric} {v:.4g} (needs {op} {target:g})")
-            gap += abs(v - target) / max(abs(target), 1e-9 if target else 1.0)
-    return not misses, misses, gap
+def check(row: dict[str, Any], bar: list[tuple[str, str, float]]) -> dict[str, Any]:
+    """One rung against the bar: meets | fails | inconclusive, condition by condition."""
+    conditions, decisions = [], []
+    for name, op, target in bar:
+        m = registry.BY_BAR[name]
+        value = registry.get(row, m.key)
+        iv = (row.get("intervals") or {}).get(m.key)
+        if value is None:
+            d = stats.Decision("undecided", None)
+        else:
+            n = (row.get("counts") or {}).get(m.key, row.get("n", 0))
+            d = stats.decide(value, tuple(iv) if iv else None, op, target, n,
+                             "rate" if m.kind == "rate" else "other")
+            if d.needed_n is not None and n and row.get("n"):  # a subgroup's n -> the suite size that gives it
+                d = stats.Decision(d.status, -(-d.needed_n * row["n"] // n) if m.kind == "rate" else d.needed_n)
+        decisions.append(d)
+        shown = "not measured" if value is None else \
+            f"{registry.fmt_value(m.kind, value)} {registry.fmt_interval(m.kind, tuple(iv) if iv else None)}".strip()
+        conditions.append({"metric": name, "op": op, "target": target, "value": value, "interval": iv,
+                           "status": d.status, "text": f"{name} {shown} (needs {op} {registry.fmt_value(m.kind, target)})"})
+    status, needed = stats.verdict(decisions)
+    return {"recipe": row["recipe"], "rung": row["rung"], "verdict": status, "needed_n": needed,
+            "conditions": conditions, "price": registry.get(row, registry.PRICE.key)}
 
 
 def recommend(rows: list[dict[str, Any]], bar_text: str) -> dict[str, Any]:
-    """The cheapest rung that meets the bar (rows are in ladder order), else the closest one."""
+    """The cheapest rung that meets the bar with confidence (rows are in ladder order), else none."""
     bar = parse_bar(bar_text)
-    checks = []
-    for r in rows:
-        ok, misses, gap = check(r, bar)
-        checks.append({"recipe": r["recipe"], "rung": r["rung"], "meets": ok, "misses": misses, "gap": gap,
-                       "usd_per_1k": r["cost"]["usd_per_1k_queries"]})
-    passing = [c for c in checks if c["meets"]]
-    if passing:
-        best = min(passing, key=lambda c: (c["usd_per_1k"] if c["usd_per_1k"] is not None else float("inf"),
-                                           checks.index(c)))
-        verdict = (f"Use {best['recipe']} ({best['rung']}): the cheapest rung that meets the bar"
-                   + (f" at ${best['usd_per_1k']:.4g} per 1k queries." if best["usd_per_1k"] is not None else "."))
-        return {"bar": bar_text, "recommended": best["recipe"], "meets": True, "checks": checks, "verdict": verdict}
+    checks = [check(r, bar) for r in rows]
+    n = max((r["n"] for r in rows), default=0)
+    warning = (f"Only {n} items were evaluated: with fewer than {FEW_ITEMS}, a rate's interval spans tens of "
+               "points, so most rungs stay inconclusive.") if n < FEW_ITEMS else None
+    base = {"bar": bar_text, "checks": checks, "n": n, "warning": warning}
     if not checks:
-        return {"bar": bar_text, "recommended": None, "meets": False, "checks": [], "verdict": "No rung was evaluated."}
-    close = min(checks, key=lambda c: c["gap"])
-    verdict = (f"No rung meets the bar. Closest: {close['recipe']} ({close['rung']}), which misses "
-               + "; ".join(close["misses"]) + ".")
-    return {"bar": bar_text, "recommended": None, "closest": close["recipe"], "meets": False,
-            "checks": checks, "verdict": verdict}
-
-
-def split_items(items: list[Item], train_fraction: float, seed: int) -> tuple[list[Item], list[Item]]:
-    """A split by id, stratified so both halves keep answerable and unanswerable items."""
-    rng = random.Random(seed)
-    train, held = [], []
-    for group in ([i for i in items if i.answers], [i for i in items if not i.answers]):
-        group = sorted(group, key=lambda i: i.id)
-        rng.shuffle(group)
-        n = round(len(group) * train_fraction)
-        train += group[:n]
-        held += group[n:]
-    return train, held
+        return {**base, "recommended": None, "meets": False, "verdict": "No rung was evaluated."}
+    passing = [c for c in checks if c["verdict"] == "meets"]
+    if passing:
+        best = min(passing, key=lambda c: (c["price"] if c["price"] is not None else float("inf"), checks.index(c)))
+        price = f" at {registry.fmt_usd(best['price'])} per 1k queries" if best["price"] is not None else ""
+        return {**base, "recommended": best["recipe"], "meets": True,
+                "verdict": f"Use {best['recipe']} ({best['rung']}): the cheapest rung that meets the bar with "
+                           f"95 % confidence{price}."}
+    open_ = [c for c in checks if c["verdict"] == "inconclusive"]
+    if open_:
+        sized = [c for c in open_ if c["needed_n"] is not None]
+        hint = "; ".join(f"{c['recipe']} about {c['needed_n']:,} items" for c in sized)
+        text = (f"No rung meets the bar with 95 % confidence. Inconclusive: {', '.join(c['recipe'] for c in open_)}"
+                + (f" (a suite of {hint} would decide)" if hint else "") + ".")
+    else:
+        text = "No rung meets the bar: every rung fails it with 95 % confidence."
+    return {**base, "recommended": None, "meets": False, "verdict": text}
 
 
 def run_ladder(suite: str, docs: str, rungs: list[str], bar: str, out: str | Path,
                recipe_names: dict[str, str] | None = None, limit: int | None = None,
-               max_steps: int | None = None, resume: bool = False, progress: bool = True) -> dict[str, Any]:
+               max_steps: int | None = None, resume: bool = False, overwrite: bool = False,
+               progress: bool = True, latency_items: int | None = None) -> dict[str, Any]:
     from adapt.artifacts import write_json
-    from adapt.eval.harness import evaluate, read_records
+    from adapt.eval.harness import LATENCY_ITEMS, evaluate, read_records
     from adapt.eval.report import write_reports
     from adapt.rag.index import build_index
 
@@ -112,11 +112,15 @@ def run_ladder(suite: str, docs: str, rungs: list[str], bar: str, out: str | Pat
         raise UserError(f"unknown rung(s) {unknown}: choose from {', '.join(DEFAULT_RECIPES)}")
     out = Path(out)
     items = load_suite(suite)
-    if not resume:
-        (out / "items.jsonl").unlink(missing_ok=True)  # a new ladder run; --resume continues the last one
+    if (out / "items.jsonl").exists() and not resume:
+        if not overwrite:
+            raise UserError(f"{out} holds an earlier ladder run: --resume continues it, --overwrite replaces it")
+        for name in ("items.jsonl", "timings.jsonl", "run.json"):
+            (out / name).unlink(missing_ok=True)
     recipes: list[Recipe] = []
     skipped: dict[str, str] = {}
-    for rung in sorted(rungs, key=list(DEFAULT_RECIPES).index):
+    order = list(names)
+    for rung in sorted(rungs, key=order.index):
         try:
             recipes.append(load_recipe(names[rung]))
         except UserError as e:
@@ -127,34 +131,41 @@ def run_ladder(suite: str, docs: str, rungs: list[str], bar: str, out: str | Pat
         rag = next(r.rag for r in recipes if r.rag is not None)
         rep = build_index(docs, index, rag.embedder, rag.chunk_size, rag.chunk_overlap, progress=progress)
         for r in recipes:
-            if r.rag is not None and r.rung != "baseline":
+            if r.rag is not None:  # the baseline reads the index too
                 one_off[r.name] = rep.seconds
-    tuned = [r for r in recipes if r.rung in ("lora", "qlora")]
+    tuned = [r for r in recipes if r.train is not None]
     eval_items = items
     if tuned:
         from adapt.train.finetune import finetune
 
-        frac = tuned[0].train.from_suite.train_fraction if tuned[0].train.from_suite else 0.5
-        train_items, eval_items = split_items(items, frac, tuned[0].train.seed)
+        src = tuned[0].train.from_suite
+        train_items, eval_items = split_items(items, src.train_fraction if src else 0.5,
+                                              src.seed if src else SPLIT_SEED)
         write_suite(train_items, out / "train-suite.jsonl")
         write_suite(eval_items, out / "eval-suite.jsonl")
         runs: dict[str, tuple[Path, float]] = {}  # one training run serves lora and rag+lora alike
         for i, r in enumerate(recipes):
-            if r.rung not in ("lora", "qlora"):
+            if r.train is None:
                 continue
             key = r.model.model_dump_json() + r.train.model_dump_json(exclude={"output_dir"})
             if key not in runs:
                 run_dir = out / "runs" / r.name
-                res = finetune(r, output=run_dir, max_steps=max_steps, suite_override=out / "train-suite.jsonl",
-                               index_override=str(index), progress=progress)
+                if resume and (run_dir / "adapter" / "adapter_config.json").is_file():
+                    import json
+
+                    res = json.loads((run_dir / "run.json").read_text())["metrics"]
+                else:
+                    res = finetune(r, output=run_dir, max_steps=max_steps, suite_override=out / "train-suite.jsonl",
+                                   index_override=str(index), progress=progress)
                 runs[key] = (run_dir, res["train_seconds"])
             run_dir, train_s = runs[key]
             one_off[r.name] = one_off.get(r.name, 0.0) + train_s
             recipes[i] = r.model_copy(update={"model": r.model.model_copy(update={"adapter": str(run_dir / "adapter")})})
     if limit:
-        eval_items = eval_items[:limit]
+        eval_items = stratified_head(eval_items, limit)
     summary = evaluate(recipes, eval_items, out, index=str(index), resume=True, suite_name=Path(suite).name,
-                       one_off_s=one_off, progress=progress)
+                       suite_path=suite, one_off_s=one_off, progress=progress,
+                       latency_items=latency_items or LATENCY_ITEMS)
     verdict = recommend(summary["recipes"], bar)
     verdict["skipped"] = skipped
     verdict["eval_items"] = len(eval_items)

@@ -1,4 +1,8 @@
-"""report.md and a self-contained report.html (inline SVG plots, no network) from a summary."""
+"""report.md and a self-contained report.html (inline SVG plots, no network) from a summary.
+
+Columns come from the metric registry; numbers are written for people: percentages with their 95 %
+interval, whole milliseconds or seconds, dollars to two significant digits.
+"""
 
 from __future__ import annotations
 
@@ -8,44 +12,76 @@ from pathlib import Path
 from typing import Any
 
 from adapt.artifacts import write_text
+from adapt.eval import registry
+
+VERDICT_TEXT = {"meets": "meets", "fails": "fails", "inconclusive": "inconclusive"}
 
 
-def _fmt(x: Any, pct: bool = False, digits: int = 3) -> str:
-    if x is None:
+def _shown(summary: dict[str, Any], terminal: bool = False) -> list[registry.Metric]:
+    """The metrics measured for at least one row (all of them, or the terminal's few)."""
+    rows = summary["recipes"]
+    return [m for m in registry.METRICS if (m.terminal or not terminal)
+            and any(registry.get(r, m.key) is not None for r in rows)]
+
+
+def _latency_basis(row: dict[str, Any]) -> str:
+    lat = row.get("latency_ms") or {}
+    if not lat.get("n"):
         return "-"
-    if pct:
-        return f"{100 * x:.1f}%"
-    return f"{x:.{digits}g}" if isinstance(x, float) else str(x)
+    return f"n={lat['n']}, concurrency {lat['concurrency']}, batch {lat['batch_size']}"
 
 
-def table_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    head = ["recipe", "rung", "n", "correct", "hallucination", "abstain", "F1", "p50 ms", "p95 ms",
-            "TTFT p50 ms", "out tok/s", "hit@k", "$/1k queries", "one-off $"]
+def table_rows(summary: dict[str, Any], ladder: dict[str, Any] | None = None,
+               terminal: bool = False) -> tuple[list[str], list[list[str]]]:
+    metrics = _shown(summary, terminal)
+    verdicts = {c["recipe"]: c for c in (ladder or {}).get("checks", [])}
+    head = ["recipe", "rung", "n"] + [m.label for m in metrics]
+    if not terminal:
+        head.append("latency measured on")
+    if verdicts:
+        head.append("verdict")
     rows = []
     for r in summary["recipes"]:
-        ret = r["retrieval"] or {}
-        rows.append([r["recipe"], r["rung"], str(r["n"]), _fmt(r["correct_rate"], True),
-                     _fmt(r["hallucination_rate"], True), _fmt(r["abstain_rate"], True), _fmt(r["f1"]),
-                     _fmt(r["latency_ms"]["p50"], digits=4), _fmt(r["latency_ms"]["p95"], digits=4),
-                     _fmt(r["ttft_ms"]["p50"], digits=4), _fmt(r["output_tokens_per_s"]),
-                     _fmt(ret.get("hit@k"), True), _fmt(r["cost"]["usd_per_1k_queries"], digits=3),
-                     _fmt(r["cost"]["one_off_usd"], digits=3)])
+        cells = [r["recipe"], r["rung"], str(r["n"])] + [registry.fmt_cell(m, r) for m in metrics]
+        if not terminal:
+            cells.append(_latency_basis(r))
+        if verdicts:
+            cells.append(_verdict_cell(verdicts.get(r["recipe"])))
+        rows.append(cells)
     return head, rows
+
+
+def _verdict_cell(c: dict[str, Any] | None) -> str:
+    if c is None:
+        return "-"
+    if c["verdict"] == "inconclusive" and c["needed_n"]:
+        return f"inconclusive (~{c['needed_n']:,} items would decide)"
+    return VERDICT_TEXT[c["verdict"]]
 
 
 def markdown_table(head: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def _comparisons(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    head = ["A", "B", "grade", "items", "only A", "only B", "exact McNemar p"]
+    rows = [[c["a"], c["b"], c["grade"], str(c["n"]), str(c["a_only"]), str(c["b_only"]), f"{c['p']:.3f}"]
+            for c in summary.get("comparisons", [])]
+    return head, rows
 
 
 def _verdict_md(ladder: dict[str, Any] | None) -> str:
     if not ladder:
         return ""
-    lines = ["## Recommendation", "", ladder["verdict"], "", f"Bar: `{ladder['bar']}`", ""]
-    for r in ladder["checks"]:
-        lines.append(f"- **{r['recipe']}** ({r['rung']}): " + ("meets the bar" if r["meets"] else
-                     "misses: " + "; ".join(r["misses"])))
+    lines = ["## Recommendation", "", ladder["verdict"], "", f"Bar: `{ladder['bar']}` (a rung meets it when every "
+             "95 % interval lies on the right side of its threshold)", ""]
+    if ladder.get("warning"):
+        lines += [f"**Warning:** {ladder['warning']}", ""]
+    for c in ladder["checks"]:
+        lines.append(f"- **{c['recipe']}** ({c['rung']}): {_verdict_cell(c)}: "
+                     + "; ".join(f"{x['text']} {x['status']}" for x in c["conditions"]))
     if ladder.get("skipped"):
         lines += ["", "Skipped rungs:"] + [f"- {k}: {v}" for k, v in ladder["skipped"].items()]
     return "\n".join(lines) + "\n\n"
@@ -53,18 +89,28 @@ def _verdict_md(ladder: dict[str, Any] | None) -> str:
 
 def write_reports(out: Path, summary: dict[str, Any], records: list[dict[str, Any]],
                   ladder: dict[str, Any] | None = None) -> None:
-    head, rows = table_rows(summary)
+    from adapt.eval.harness import read_records
+
+    timings = read_records(out / "timings.jsonl")
+    head, rows = table_rows(summary, ladder)
+    chead, crows = _comparisons(summary)
     defs = "\n".join(f"- **{k}**: {v}" for k, v in summary["definitions"].items())
     be = "\n".join(f"- {b['to']} costs less than {b['from']} in total after {b['queries']:,} queries"
                    for b in summary["break_even"]) or "- no rung trades a one-off cost for cheaper queries here"
+    notes = "".join(f"- {n}\n" for n in summary.get("notes", []))
     md = (f"# adapt evaluation: {summary['suite']}\n\n" + _verdict_md(ladder)
-          + "## Rungs\n\n" + markdown_table(head, rows) + "\n\n## Break-even\n\n" + be
+          + "## Rungs\n\n" + markdown_table(head, rows)
+          + "\n\nRates are shown with their 95 % Wilson interval, latency and F1 with a bootstrap interval. "
+          + "Latency is per request at concurrency 1 after a warm-up batch; throughput is at the recipe's batch size.\n"
+          + (f"\n## Notes\n\n{notes}" if notes else "")
+          + ("\n## Rung against rung\n\n" + markdown_table(chead, crows) if crows else "")
+          + "\n\n## Break-even\n\n" + be + "\n\n## Grading\n\n" + summary["grading"]
           + "\n\n## Definitions\n\n" + defs + "\n\nPer-item answers: `items.jsonl` and `report.html`.\n")
     write_text(out / "report.md", md)
-    write_text(out / "report.html", _html(summary, records, head, rows, ladder, be))
+    write_text(out / "report.html", _html(summary, records, timings, head, rows, chead, crows, ladder, be))
 
 
-def _plots(summary: dict[str, Any], records: list[dict[str, Any]]) -> list[str]:
+def _plots(summary: dict[str, Any], timings: list[dict[str, Any]]) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -72,6 +118,7 @@ def _plots(summary: dict[str, Any], records: list[dict[str, Any]]) -> list[str]:
 
     rows = summary["recipes"]
     names = [r["recipe"] for r in rows]
+    correct, cost = registry.CORRECT_RATE, registry.PRICE
     svgs = []
 
     def svg(fig: Any) -> str:
@@ -84,23 +131,24 @@ def _plots(summary: dict[str, Any], records: list[dict[str, Any]]) -> list[str]:
 
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     for r in rows:
-        x = r["cost"]["usd_per_1k_queries"]
-        if x is not None:
-            ax.scatter(x, r["correct_rate"], s=60)
-            ax.annotate(r["recipe"], (x, r["correct_rate"]), textcoords="offset points", xytext=(5, 5), fontsize=8)
+        x, y = registry.get(r, cost.key), registry.get(r, correct.key)
+        if x is not None and y is not None:
+            lo, hi = r["intervals"].get(correct.key, (y, y))
+            ax.errorbar([x], [y], yerr=[[y - lo], [hi - y]], fmt="o", capsize=3)
+            ax.annotate(r["recipe"], (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
     ax.set_xlabel("$ per 1k queries")
-    ax.set_ylabel("correct rate")
+    ax.set_ylabel("correct rate (95 % interval)")
     ax.set_ylim(-0.05, 1.05)
     ax.set_title("Quality against cost")
     ax.grid(alpha=0.3)
     svgs.append(svg(fig))
 
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    parts = [("correct_rate", "correct", "#2e7d32"), ("abstain_rate", "abstained", "#9e9e9e"),
-             ("hallucination_rate", "incorrect (hallucination)", "#c62828")]
+    parts = [(registry.CORRECT_RATE, "correct", "#2e7d32"), (registry.ABSTAIN_RATE, "abstained", "#9e9e9e"),
+             (registry.HALLUCINATION_RATE, "incorrect (hallucination)", "#c62828")]
     bottom = [0.0] * len(rows)
-    for key, label, color in parts:
-        vals = [r[key] for r in rows]
+    for metric, label, color in parts:
+        vals = [registry.get(r, metric.key) or 0.0 for r in rows]
         ax.bar(names, vals, bottom=bottom, label=label, color=color)
         bottom = [b + v for b, v in zip(bottom, vals)]
     ax.set_ylabel("share of items")
@@ -109,56 +157,77 @@ def _plots(summary: dict[str, Any], records: list[dict[str, Any]]) -> list[str]:
     ax.tick_params(axis="x", labelrotation=20, labelsize=8)
     svgs.append(svg(fig))
 
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    data = [[x["latency_ms"] for x in records if x["recipe"] == n] for n in names]
-    ax.boxplot(data, tick_labels=names, showfliers=True)
-    ax.set_ylabel("latency per item (ms)")
-    ax.set_yscale("log")
-    ax.set_title("Latency distribution")
-    ax.tick_params(axis="x", labelrotation=20, labelsize=8)
-    svgs.append(svg(fig))
+    data = [[t["latency_ms"] for t in timings if t["recipe"] == n] for n in names]
+    if any(data):
+        fig, ax = plt.subplots(figsize=(5.5, 3.6))
+        ax.boxplot([d or [float("nan")] for d in data], tick_labels=names, showfliers=True)
+        ax.set_ylabel("ms per request, concurrency 1")
+        ax.set_yscale("log")
+        ax.set_title("Latency distribution")
+        ax.tick_params(axis="x", labelrotation=20, labelsize=8)
+        svgs.append(svg(fig))
     return svgs
 
 
-_CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
+_CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1300px;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
 th{background:#f3f3f3}.plots{display:flex;flex-wrap:wrap;gap:1em}.plots>div{width:380px}.plots svg{width:100%;height:auto}
 .correct{color:#2e7d32}.incorrect{color:#c62828}.abstained{color:#777}.verdict{font-size:1.15em;padding:.8em;background:#eef5ee;border-left:4px solid #2e7d32}
-.verdict.miss{background:#fdf3e6;border-left-color:#e08a00}
+.verdict.miss{background:#fdf3e6;border-left-color:#e08a00}.warn{color:#9a5b00}
 details{margin:.5em 0}summary{cursor:pointer;font-weight:600}"""
 
 
-def _html(summary: dict[str, Any], records: list[dict[str, Any]], head: list[str], rows: list[list[str]],
-          ladder: dict[str, Any] | None, be: str) -> str:
+def _table(head: list[str], rows: list[list[str]]) -> str:
     e = html.escape
-    table = "<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr>" + "".join(
+    return "<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr>" + "".join(
         "<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows) + "</table>"
+
+
+def _html(summary: dict[str, Any], records: list[dict[str, Any]], timings: list[dict[str, Any]], head: list[str],
+          rows: list[list[str]], chead: list[str], crows: list[list[str]], ladder: dict[str, Any] | None,
+          be: str) -> str:
+    e = html.escape
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>adapt: {e(summary['suite'])}</title>"
              f"<style>{_CSS}</style></head><body><h1>adapt evaluation: {e(summary['suite'])}</h1>"]
     if ladder:
-        parts.append(f"<p class='verdict{'' if ladder['meets'] else ' miss'}'>{e(ladder['verdict'])}</p><p>Bar: <code>{e(ladder['bar'])}</code></p><ul>")
+        parts.append(f"<p class='verdict{'' if ladder['meets'] else ' miss'}'>{e(ladder['verdict'])}</p>"
+                     f"<p>Bar: <code>{e(ladder['bar'])}</code>: a rung meets it when every 95 % interval lies on "
+                     "the right side of its threshold.</p>")
+        if ladder.get("warning"):
+            parts.append(f"<p class='warn'><b>Warning:</b> {e(ladder['warning'])}</p>")
+        parts.append("<ul>")
         for c in ladder["checks"]:
-            parts.append(f"<li><b>{e(c['recipe'])}</b> ({e(c['rung'])}): " +
-                         ("meets the bar" if c["meets"] else "misses: " + e("; ".join(c["misses"]))) + "</li>")
+            parts.append(f"<li><b>{e(c['recipe'])}</b> ({e(c['rung'])}): {e(_verdict_cell(c))}: "
+                         + e("; ".join(f"{x['text']} {x['status']}" for x in c["conditions"])) + "</li>")
         parts.append("</ul>")
         if ladder.get("skipped"):
             parts.append("<p>Skipped rungs: " + "; ".join(f"{e(k)}: {e(v)}" for k, v in ladder["skipped"].items()) + "</p>")
-    parts.append("<h2>Rungs</h2>" + table)
-    parts.append("<div class='plots'>" + "".join(f"<div>{s}</div>" for s in _plots(summary, records)) + "</div>")
+    parts.append("<h2>Rungs</h2>" + _table(head, rows) + "<p>Rates with their 95 % Wilson interval; latency and F1 "
+                 "with a bootstrap interval. Latency is per request at concurrency 1 after a warm-up batch; "
+                 "throughput is at the recipe's batch size.</p>")
+    if summary.get("notes"):
+        parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in summary["notes"]) + "</ul>")
+    parts.append("<div class='plots'>" + "".join(f"<div>{s}</div>" for s in _plots(summary, timings)) + "</div>")
+    if crows:
+        parts.append("<h2>Rung against rung</h2><p>Exact McNemar tests on the items both rungs answered: a small p "
+                     "means the difference in that grade is unlikely to be chance.</p>" + _table(chead, crows))
     parts.append("<h2>Break-even</h2><ul>" + "".join(f"<li>{e(x[2:])}</li>" for x in be.splitlines()) + "</ul>")
+    parts.append(f"<h2>Grading</h2><p>{e(summary['grading'])}</p>")
     parts.append("<h2>Definitions</h2><ul>" + "".join(
         f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in summary["definitions"].items()) + "</ul>")
     parts.append("<h2>Per item</h2>")
     for r in summary["recipes"]:
         recs = [x for x in records if x["recipe"] == r["recipe"]]
+        judged = any("lexical_grade" in x for x in recs)
         parts.append(f"<details><summary>{e(r['recipe'])} ({len(recs)} items)</summary><table>"
-                     "<tr><th>id</th><th>question</th><th>gold</th><th>answer</th><th>grade</th><th>sources</th>"
-                     "<th>ms</th></tr>")
+                     "<tr><th>id</th><th>question</th><th>gold</th><th>answer</th><th>grade</th><th>why</th>"
+                     + ("<th>lexical grade</th>" if judged else "") + "<th>sources</th></tr>")
         for x in recs:
             parts.append(f"<tr><td>{e(x['id'])}</td><td>{e(x['question'])}</td>"
                          f"<td>{e(' | '.join(x['gold']) or '(unanswerable)')}</td><td>{e(x['answer'])}</td>"
-                         f"<td class='{x['grade']}'>{x['grade']}</td><td>{e(', '.join(x['sources'][:3]))}</td>"
-                         f"<td>{x['latency_ms']:.0f}</td></tr>")
+                         f"<td class='{e(x['grade'])}'>{e(x['grade'])}</td><td>{e(x.get('reason', ''))}</td>"
+                         + (f"<td>{e(x.get('lexical_grade', '-'))}</td>" if judged else "")
+                         + f"<td>{e(', '.join(x.get('sources', [])[:3]))}</td></tr>")
         parts.append("</table></details>")
     parts.append("</body></html>")
     return "".join(parts)

@@ -18,6 +18,21 @@ def mlflow_defaults() -> None:
         os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
 
 
+def metrics_of(row: dict[str, Any]) -> dict[str, float]:
+    """The registry's metrics of one summary row, flat, with interval bounds as KEY_lo / KEY_hi."""
+    from adapt.eval import registry
+
+    flat = {}
+    for m in registry.METRICS:
+        v = registry.get(row, m.key)
+        if isinstance(v, (int, float)):
+            flat[m.key] = float(v)
+            iv = (row.get("intervals") or {}).get(m.key)
+            if iv:
+                flat[f"{m.key}_lo"], flat[f"{m.key}_hi"] = float(iv[0]), float(iv[1])
+    return flat
+
+
 def log_mlflow(summary: dict[str, Any], out: Path) -> None:
     try:
         import mlflow
@@ -29,11 +44,7 @@ def log_mlflow(summary: dict[str, Any], out: Path) -> None:
     for row in summary["recipes"]:
         with mlflow.start_run(run_name=row["recipe"]):
             mlflow.log_params({"recipe": row["recipe"], "rung": row["rung"], "suite": summary["suite"], "n": row["n"]})
-            flat = {k: row[k] for k in ("correct_rate", "hallucination_rate", "abstain_rate") if row[k] is not None}
-            flat.update({f"latency_{k}_ms": v for k, v in row["latency_ms"].items() if v is not None})
-            if row["cost"]["usd_per_1k_queries"] is not None:
-                flat["usd_per_1k_queries"] = row["cost"]["usd_per_1k_queries"]
-            mlflow.log_metrics(flat)
+            mlflow.log_metrics(metrics_of(row))
             for name in ("report.md", "report.html", "summary.json"):
                 if (out / name).is_file():
                     mlflow.log_artifact(str(out / name))

@@ -45,8 +45,7 @@ def build_examples(recipe: Recipe, suite_override: str | Path | None = None,
     t = recipe.train
     if t.data:
         return load_examples(t.data), {"data": t.data}
-    from adapt.data.suite import load_suite
-    from adapt.eval.ladder import split_items
+    from adapt.data.suite import load_suite, split_items
     from adapt.rag.index import Index, build_index
 
     src = t.from_suite

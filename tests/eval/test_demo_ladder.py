@@ -13,14 +13,22 @@ def test_full_ladder_on_demo_suite(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     out = tmp_path / "ladder"
     code, stdout, err = cli("ladder", "--suite", "eval/demo/suite.jsonl", "--docs", "eval/demo/docs",
-                            "--out", out, "--limit", "4", "--max-steps", "2", "--bar", "correct>=0.2")
-    assert code == 0, err
+                            "--out", out, "--limit", "4", "--max-steps", "2", "--bar", "correct>=0.6",
+                            "--latency-items", "2")
+    # 4 items can never show correct >= 60 % with 95 % confidence (4/4 gives [51 %, 100 %]): no
+    # rung is recommended, and the exit code says so to CI
+    assert code == 1, err
     s = json.loads((out / "summary.json").read_text())
+    assert s["ladder"]["recommended"] is None and "Only 4 items" in s["ladder"]["warning"]
+    assert {c["verdict"] for c in s["ladder"]["checks"]} <= {"fails", "inconclusive"}
     assert [r["rung"] for r in s["recipes"]] == ["baseline", "prompt", "rag", "lora", "rag+lora"]
-    assert all(r["n"] == 4 for r in s["recipes"])
+    assert all(r["n"] == 4 and r["n_unanswerable"] == 1 and r["latency_ms"]["n"] == 2 for r in s["recipes"])
     assert s["ladder"]["verdict"] in stdout and s["ladder"]["eval_items"] == 4
     rag = next(r for r in s["recipes"] if r["rung"] == "rag")
-    assert rag["retrieval"]["hit@k"] is not None and rag["cost"]["one_off_usd"] > 0
+    assert rag["retrieval"]["hit_at_k"] is not None and rag["cost"]["one_off_usd"] > 0
+    baseline = s["recipes"][0]
+    assert baseline["cost"]["one_off_s"] > 0  # the baseline reads the index, so it pays for building it
+    assert len({c["a"] + c["b"] for c in s["comparisons"]}) == 10  # every pair of the 5 rungs
     lora = next(r for r in s["recipes"] if r["rung"] == "lora")
     assert lora["cost"]["one_off_s"] > 0  # training time is a one-off cost
     train_ids = {json.loads(l)["id"] for l in (out / "train-suite.jsonl").read_text().splitlines()}
@@ -28,6 +36,9 @@ def test_full_ladder_on_demo_suite(cli, tmp_path, monkeypatch):
     assert train_ids.isdisjoint(evaluated)  # items used for training are never evaluated
     html = (out / "report.html").read_text()
     assert "Recommendation" in (out / "report.md").read_text() and html.count("<svg") == 3
+    assert "inconclusive" in html and "McNemar" in html
+    code, _, err = cli("ladder", "--suite", "eval/demo/suite.jsonl", "--docs", "eval/demo/docs", "--out", out)
+    assert code == 2 and "--overwrite" in err  # an earlier run is never deleted silently
 
 
 def test_ask_rag_local_cites_sources(cli, tmp_path, monkeypatch):
@@ -38,4 +49,7 @@ def test_ask_rag_local_cites_sources(cli, tmp_path, monkeypatch):
                          "--index", idx, "--json")
     assert code == 0, err
     res = json.loads(out.strip().splitlines()[-1])
-    assert res["sources"][0]["source"] == "08-benefits.md" and "medivale" in res["answer"].lower()
+    # retrieval is what this checks; whether the 135M model then names the insurer is the eval's business
+    # (it does not, since the grown corpus puts a travel passage beside the right one)
+    assert res["sources"][0]["source"] == "08-benefits.md" and res["sources"][0]["heading"].endswith("Health")
+    assert res["answer"].strip() and res["input_tokens"] > 50

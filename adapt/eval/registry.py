@@ -1,0 +1,293 @@
+"""Every metric a summary row carries, declared once: key, bar name, direction, format, definition
+and how it is estimated (with its interval) from one recipe's records.
+
+The summary, the report, the ladder's bar, the terminal table and MLflow all iterate over METRICS,
+so a metric's name is written here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Callable
+
+import numpy as np
+
+from adapt.eval import stats
+from adapt.eval.squad import prediction_for_squad, squad_v2_scores
+
+Record = dict[str, Any]
+Interval = tuple[float, float]
+
+CORRECT, INCORRECT, ABSTAINED = "correct", "incorrect", "abstained"
+
+
+@dataclass
+class Evidence:
+    """What one row is estimated from: graded records, concurrency-1 timings and cost inputs."""
+
+    records: list[Record]
+    timings: list[Record] = field(default_factory=list)
+    usd_per_1k: float | None = None
+    one_off_usd: float | None = None
+    ranked: bool = False  # the rung retrieves, and items name their gold source
+
+    @cached_property
+    def answerable(self) -> list[Record]:
+        return [r for r in self.records if r["gold"]]
+
+    @cached_property
+    def unanswerable(self) -> list[Record]:
+        return [r for r in self.records if not r["gold"]]
+
+    @cached_property
+    def squad(self) -> dict[str, float]:
+        return squad_v2_scores([(r["gold"], prediction_for_squad(r["answer"], r["grade"])) for r in self.records])
+
+
+@dataclass(frozen=True)
+class Estimate:
+    value: float | None
+    interval: Interval | None = None
+    n: int | None = None  # how many observations the estimate rests on
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str                 # path in a summary row; dots go into nested objects ("latency_ms.p95")
+    label: str               # column header
+    kind: str                # rate | score | pct | ms | per_s | usd | count
+    better: str | None       # higher | lower | None (neither is better, e.g. abstaining)
+    definition: str
+    estimate: Callable[[Evidence], Estimate]
+    bar: str | None = None   # name in --bar; None = not a bar metric
+    terminal: bool = False   # shown in the terminal table (the report shows all)
+
+
+def _rate(hit: Callable[[Record], bool], among: Callable[[Evidence], list[Record]] = lambda e: e.records
+          ) -> Callable[[Evidence], Estimate]:
+    def est(e: Evidence) -> Estimate:
+        rows = among(e)
+        if not rows:
+            return Estimate(None)
+        k = sum(map(hit, rows))
+        return Estimate(round(k / len(rows), 4), stats.wilson(k, len(rows)), len(rows))
+    return est
+
+
+def _mean(field_: str, among: Callable[[Evidence], list[Record]]) -> Callable[[Evidence], Estimate]:
+    def est(e: Evidence) -> Estimate:
+        vals = [r[field_] for r in among(e) if r.get(field_) is not None]
+        if not vals:
+            return Estimate(None)
+        return Estimate(round(float(np.mean(vals)), 4), _round_iv(stats.bootstrap(vals, np.mean), 4), len(vals))
+    return est
+
+
+def _pct(field_: str, q: float) -> Callable[[Evidence], Estimate]:
+    def est(e: Evidence) -> Estimate:
+        vals = [t[field_] for t in e.timings if t.get(field_) is not None]
+        if not vals:
+            return Estimate(None)
+        return Estimate(round(float(np.percentile(vals, q)), 2), _round_iv(stats.percentile_interval(vals, q), 2),
+                        len(vals))
+    return est
+
+
+def _round_iv(iv: Interval | None, digits: int) -> Interval | None:
+    return None if iv is None else (round(iv[0], digits), round(iv[1], digits))
+
+
+def _wall_s(e: Evidence) -> float | None:
+    """Machine seconds of the batched pass; None for answers graded without running them (adapt score)."""
+    if any(r.get("wall_ms") is None for r in e.records):
+        return None
+    return sum(r["wall_ms"] for r in e.records) / 1000
+
+
+def _throughput(e: Evidence) -> Estimate:
+    wall = _wall_s(e)
+    return Estimate(round(len(e.records) / wall, 3) if wall else None)
+
+
+def _tokens_per_s(e: Evidence) -> Estimate:
+    wall = _wall_s(e)
+    return Estimate(round(sum(r["output_tokens"] for r in e.records) / wall, 2) if wall else None)
+
+
+def _mrr(e: Evidence) -> Estimate:
+    if not e.ranked:
+        return Estimate(None)
+    ranks = [1 / r["retrieval_rank"] if r["retrieval_rank"] else 0.0 for r in e.records if r.get("gold_source")]
+    if not ranks:
+        return Estimate(None)
+    return Estimate(round(float(np.mean(ranks)), 4), _round_iv(stats.bootstrap(ranks, np.mean), 4), len(ranks))
+
+
+def _hit(e: Evidence) -> Estimate:
+    if not e.ranked:
+        return Estimate(None)
+    return _rate(lambda r: r["retrieval_rank"] is not None, lambda ev: [r for r in ev.records if r.get("gold_source")])(e)
+
+
+def _judge_agreement(e: Evidence) -> Estimate:
+    judged = [r for r in e.records if r.get("lexical_grade")]
+    if not judged:
+        return Estimate(None)
+    return _rate(lambda r: r["lexical_grade"] == r["grade"], lambda _: judged)(e)
+
+
+def _is(label: str) -> Callable[[Record], bool]:
+    return lambda r: r["grade"] == label
+
+
+def _answerable(e: Evidence) -> list[Record]:
+    return e.answerable
+
+
+def _unanswerable(e: Evidence) -> list[Record]:
+    return e.unanswerable
+
+
+METRICS: list[Metric] = [
+    Metric("correct_rate", "correct", "rate", "higher",
+           "correct / all items. Correct: states a gold answer and asserts nothing that contradicts it "
+           "(hedging is allowed)", _rate(_is(CORRECT)), bar="correct", terminal=True),
+    Metric("hallucination_rate", "hallucination", "rate", "lower",
+           "incorrect / all items. Incorrect: a wrong value, several candidates of which some are wrong, a "
+           "negated gold, a claim with a disclaimer, or any asserted answer to an unanswerable item",
+           _rate(_is(INCORRECT)), bar="hallucination", terminal=True),
+    Metric("abstain_rate", "abstained", "rate", None,
+           "abstained / all items. Abstained: declines and asserts nothing that contradicts the gold "
+           "(a side fact that does not answer is fine)", _rate(_is(ABSTAINED)), bar="abstain", terminal=True),
+    Metric("answerable_accuracy", "answerable acc.", "rate", "higher",
+           "correct answers among answerable items", _rate(_is(CORRECT), _answerable), bar="answerable_accuracy"),
+    Metric("false_refusal_rate", "false refusal", "rate", "lower",
+           "abstentions among answerable items", _rate(_is(ABSTAINED), _answerable), bar="false_refusal"),
+    Metric("no_answer_accuracy", "no-answer acc.", "rate", "higher",
+           "abstentions among unanswerable items", _rate(_is(ABSTAINED), _unanswerable), bar="no_answer_accuracy"),
+    Metric("unanswerable_hallucination_rate", "unans. halluc.", "rate", "lower",
+           "asserted answers among unanswerable items", _rate(_is(INCORRECT), _unanswerable),
+           bar="unanswerable_hallucination"),
+    Metric("em", "EM", "score", "higher", "SQuAD exact match, mean over answerable items, best over golds",
+           _mean("em", _answerable), bar="em"),
+    Metric("f1", "F1", "score", "higher", "SQuAD token F1, mean over answerable items, best over golds",
+           _mean("f1", _answerable), bar="f1"),
+    Metric("squad.exact", "SQuAD2 EM", "pct", "higher",
+           "official SQuAD 2.0 exact (percent, all items; an unanswerable item's only gold is the empty answer "
+           "and an abstention is the empty answer)", lambda e: Estimate(e.squad["exact"]), bar="squad_exact"),
+    Metric("squad.f1", "SQuAD2 F1", "pct", "higher", "official SQuAD 2.0 F1 (percent, all items)",
+           lambda e: Estimate(e.squad["f1"]), bar="squad_f1"),
+    Metric("latency_ms.p50", "p50", "ms", "lower",
+           "median end-to-end time of one request at concurrency 1 (retrieval included), after a warm-up batch",
+           _pct("latency_ms", 50), bar="p50_ms"),
+    Metric("latency_ms.p95", "p95", "ms", "lower", "95th percentile of the same per-request times",
+           _pct("latency_ms", 95), bar="p95_ms", terminal=True),
+    Metric("ttft_ms.p50", "TTFT p50", "ms", "lower", "median time to the first token at concurrency 1",
+           _pct("ttft_ms", 50), bar="ttft_p50_ms"),
+    Metric("retrieval_ms.p50", "retrieval p50", "ms", "lower", "median retrieval time at concurrency 1",
+           _pct("retrieval_ms", 50)),
+    Metric("throughput_items_per_s", "items/s", "per_s", "higher",
+           "items answered per second at the recipe's batch size (generation.batch_size)", _throughput,
+           bar="throughput"),
+    Metric("output_tokens_per_s", "out tok/s", "per_s", "higher", "generated tokens per second at the batch size",
+           _tokens_per_s),
+    Metric("retrieval.hit_at_k", "hit@k", "rate", "higher",
+           "items whose gold source is among the k retrieved chunks (items that name a source)", _hit,
+           bar="hit_at_k"),
+    Metric("retrieval.mrr", "MRR", "score", "higher", "mean reciprocal rank of the gold source", _mrr),
+    Metric("cost.usd_per_1k_queries", "$/1k queries", "usd", "lower",
+           "API: tokens x prices (usage the API did not report is estimated with a tokenizer and flagged); "
+           "local or served model: machine seconds per item at the batch size x cost.usd_per_hour",
+           lambda e: Estimate(e.usd_per_1k), bar="usd_per_1k", terminal=True),
+    Metric("cost.one_off_usd", "one-off $", "usd", "lower",
+           "index build (every rung that reads the index) and training time x cost.usd_per_hour",
+           lambda e: Estimate(e.one_off_usd), bar="one_off_usd"),
+    Metric("judge_agreement", "graders agree", "rate", None,
+           "items where the lexical grader and the --judge model give the same label", _judge_agreement),
+]
+
+BY_BAR = {m.bar: m for m in METRICS if m.bar}
+# the metrics other modules need by role: the plots, the recommendation's price, break-even
+CORRECT_RATE, HALLUCINATION_RATE, ABSTAIN_RATE = METRICS[0], METRICS[1], METRICS[2]
+PRICE = BY_BAR["usd_per_1k"]
+ONE_OFF = BY_BAR["one_off_usd"]
+
+
+def get(row: dict[str, Any], key: str) -> Any:
+    v: Any = row
+    for part in key.split("."):
+        v = v.get(part) if isinstance(v, dict) else None
+    return v
+
+
+def put(row: dict[str, Any], key: str, value: Any) -> None:
+    *parents, last = key.split(".")
+    for part in parents:
+        row = row.setdefault(part, {})
+    row[last] = value
+
+
+def measure(e: Evidence) -> tuple[dict[str, Any], dict[str, Interval], dict[str, int]]:
+    """Every metric of one row, the intervals of those that have one, and the n each rests on."""
+    row: dict[str, Any] = {}
+    intervals: dict[str, Interval] = {}
+    counts: dict[str, int] = {}
+    for m in METRICS:
+        est = m.estimate(e)
+        put(row, m.key, est.value)
+        if est.interval is not None and est.value is not None:
+            intervals[m.key] = est.interval
+        if est.n is not None and est.value is not None:
+            counts[m.key] = est.n
+    return row, intervals, counts
+
+
+def definitions() -> dict[str, str]:
+    return {m.key: m.definition for m in METRICS}
+
+
+# --- formatting for people: percentages, whole ms or seconds, dollars with two significant digits ---
+
+def fmt_value(kind: str, x: float | None) -> str:
+    if x is None:
+        return "-"
+    if kind == "rate":
+        return f"{100 * x:.0f} %"
+    if kind == "pct":
+        return f"{x:.1f}"
+    if kind == "ms":
+        return f"{x:,.0f} ms" if x < 1000 else f"{x / 1000:,.1f} s"
+    if kind == "usd":
+        return fmt_usd(x)
+    if kind == "per_s":
+        return f"{x:,.1f}" if x < 100 else f"{x:,.0f}"
+    if kind == "count":
+        return f"{int(x):,}"
+    return f"{x:.2f}"
+
+
+def fmt_usd(x: float) -> str:
+    """Two significant digits, never scientific notation: $0.013, $0.0000030, $1,200."""
+    if x == 0:
+        return "$0"
+    if abs(x) >= 100:
+        return f"${x:,.0f}"
+    digits = max(2, 1 - int(np.floor(np.log10(abs(x)))))
+    return f"${x:.{digits}f}"
+
+
+def fmt_interval(kind: str, iv: Interval | None) -> str:
+    if iv is None:
+        return ""
+    lo, hi = iv
+    if kind == "rate":
+        return f"[{100 * lo:.0f}–{100 * hi:.0f}]"
+    return f"[{fmt_value(kind, lo)}–{fmt_value(kind, hi)}]"
+
+
+def fmt_cell(m: Metric, row: dict[str, Any]) -> str:
+    v = get(row, m.key)
+    iv = (row.get("intervals") or {}).get(m.key)
+    text = fmt_value(m.kind, v)
+    return f"{text} {fmt_interval(m.kind, iv)}" if iv and v is not None else text
