@@ -180,14 +180,14 @@ def _record(recipe: Recipe, item: Item, ans: Any, wall_s: float) -> dict[str, An
     g = ans.generation
     graded = grade(ans.text, item.answers, item.question, recipe.generation.abstain_phrase)
     retrieves = recipe.rag is not None and recipe.rung != "baseline"
-    rank = retrieval_hit(ans.sources, item.source, item.context) if retrieves else None
+    ranked = {"retrieval_rank": retrieval_hit(ans.sources, item.source, item.context)} if retrieves else {}
     return {
         "recipe": recipe.name, "rung": recipe.label, "id": item.id, "question": item.question,
         "gold": item.answers, "answer": ans.text, "grade": graded.label, "reason": graded.reason,
         "em": graded.em, "f1": graded.f1, "input_tokens": g.input_tokens, "output_tokens": g.output_tokens,
         "usage_estimated": g.usage_estimated, "wall_ms": round(wall_s * 1000, 2),
         "sources": [s.get("chunk_id") or s.get("source") for s in ans.sources],
-        "gold_source": item.source, "retrieval_rank": rank,
+        "gold_source": item.source, **ranked,
     }
 
 

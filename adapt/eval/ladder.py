@@ -88,9 +88,9 @@ def recommend(rows: list[dict[str, Any]], bar_text: str) -> dict[str, Any]:
     open_ = [c for c in checks if c["verdict"] == "inconclusive"]
     if open_:
         sized = [c for c in open_ if c["needed_n"] is not None]
-        hint = "; ".join(f"{c['recipe']} about {c['needed_n']:,} items" for c in sized)
+        hint = "; ".join(f"about {c['needed_n']:,} items would decide {c['recipe']}" for c in sized)
         text = (f"No rung meets the bar with 95 % confidence. Inconclusive: {', '.join(c['recipe'] for c in open_)}"
-                + (f" (a suite of {hint} would decide)" if hint else "") + ".")
+                + (f" ({hint})" if hint else "") + ".")
     else:
         text = "No rung meets the bar: every rung fails it with 95 % confidence."
     return {**base, "recommended": None, "meets": False, "verdict": text}

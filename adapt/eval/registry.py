@@ -30,7 +30,11 @@ class Evidence:
     timings: list[Record] = field(default_factory=list)
     usd_per_1k: float | None = None
     one_off_usd: float | None = None
-    ranked: bool = False  # the rung retrieves, and items name their gold source
+
+    @cached_property
+    def ranked(self) -> bool:
+        """The rung retrieved (its records carry a rank) and items name their gold source."""
+        return any("retrieval_rank" in r and r.get("gold_source") for r in self.records)
 
     @cached_property
     def answerable(self) -> list[Record]:
@@ -257,6 +261,8 @@ def fmt_value(kind: str, x: float | None) -> str:
     if kind == "pct":
         return f"{x:.1f}"
     if kind == "ms":
+        if x < 1:
+            return "<1 ms"
         return f"{x:,.0f} ms" if x < 1000 else f"{x / 1000:,.1f} s"
     if kind == "usd":
         return fmt_usd(x)

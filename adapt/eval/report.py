@@ -55,7 +55,7 @@ def _verdict_cell(c: dict[str, Any] | None) -> str:
     if c is None:
         return "-"
     if c["verdict"] == "inconclusive" and c["needed_n"]:
-        return f"inconclusive (~{c['needed_n']:,} items would decide)"
+        return f"inconclusive (~{c['needed_n']:,} items)"
     return VERDICT_TEXT[c["verdict"]]
 
 

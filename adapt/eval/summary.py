@@ -59,10 +59,10 @@ def machine_usd(cost: CostSpec, seconds: float) -> float | None:
 
 
 def summary_row(name: str, rung: str, recs: list[dict[str, Any]], timings: list[dict[str, Any]] | None = None,
-                usd_per_1k: float | None = None, one_off_usd: float | None = None, ranked: bool = False,
+                usd_per_1k: float | None = None, one_off_usd: float | None = None,
                 batch_size: int | None = None) -> dict[str, Any]:
     """One row: every registry metric, its interval, and what the latency figures were measured on."""
-    ev = Evidence(recs, timings or [], usd_per_1k, one_off_usd, ranked)
+    ev = Evidence(recs, timings or [], usd_per_1k, one_off_usd)
     values, intervals, counts = registry.measure(ev)
     row: dict[str, Any] = {"recipe": name, "rung": rung, "n": len(recs),
                            "n_answerable": len(ev.answerable), "n_unanswerable": len(ev.unanswerable), **values}
@@ -87,7 +87,6 @@ def summarize(records: list[dict[str, Any]], recipes: list[Recipe], suite: str, 
         cost_once = machine_usd(recipe.cost, once) if once else 0.0
         row = summary_row(recipe.name, recipe.label, recs, [t for t in timings or [] if t["recipe"] == recipe.name],
                           _round(usd_per_1k_queries(recipe, recs)), _round(cost_once),
-                          ranked=recipe.rag is not None and any(r.get("gold_source") for r in recs),
                           batch_size=recipe.generation.batch_size)
         row["cost"]["one_off_s"] = round(once, 1)
         rows.append(row)
