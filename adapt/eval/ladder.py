@@ -7,7 +7,6 @@ estimate of the suite size that would decide it.
 
 from __future__ import annotations
 
-import operator
 import re
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,6 @@ from adapt.recipe import Recipe, load_recipe
 DEFAULT_RECIPES = {"baseline": "baseline", "prompt": "prompt-local", "rag": "rag-local",
                    "lora": "smollm2-lora", "rag+lora": "rag-smollm2-lora"}
 FEW_ITEMS = 100
-_OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
 _COND = re.compile(r"^\s*([\w@]+)\s*(>=|<=|>|<)\s*([0-9.eE+-]+)\s*$")
 
 
@@ -35,37 +33,64 @@ def parse_bar(bar: str) -> list[tuple[str, str, float]]:
         if m.group(1) not in registry.BY_BAR:
             raise UserError(f"--bar: unknown metric '{m.group(1)}' (known: {', '.join(registry.BY_BAR)})")
         try:
-            conds.append((m.group(1), m.group(2), float(m.group(3))))
+            target = float(m.group(3))
         except ValueError:
             raise UserError(f"--bar: '{m.group(3)}' in '{part}' is not a number") from None
+        kind = registry.BY_BAR[m.group(1)].kind
+        if kind in ("rate", "score") and not 0 <= target <= 1:
+            raise UserError(f"--bar: {m.group(1)} is a share between 0 and 1 (0.6 means 60 %), not {target:g}")
+        if kind == "pct" and not 0 <= target <= 100:
+            raise UserError(f"--bar: {m.group(1)} is a percentage between 0 and 100, not {target:g}")
+        conds.append((m.group(1), m.group(2), target))
     if not conds:
         raise UserError("--bar is empty")
     return conds
 
 
 def check(row: dict[str, Any], bar: list[tuple[str, str, float]]) -> dict[str, Any]:
-    """One rung against the bar: meets | fails | inconclusive, condition by condition."""
-    conditions, decisions = [], []
+    """One rung against the bar: meets | fails | inconclusive, condition by condition.
+
+    An inconclusive rung says what would decide it: a larger suite (needed_n items), and for
+    latency percentiles more requests timed one at a time (needed_timed, --latency-items)."""
+    conditions, decisions, suite_needs, timed_needs = [], [], [], []
     for name, op, target in bar:
         m = registry.BY_BAR[name]
         value = registry.get(row, m.key)
         iv = (row.get("intervals") or {}).get(m.key)
+        n = (row.get("counts") or {}).get(m.key, row.get("n", 0))
         if value is None:
             d = stats.Decision("undecided", None)
+        elif iv is not None and iv[1] is None:  # a tail percentile of too few timed requests: unbounded above
+            d = _unbounded_above(iv[0], op, target)
+            if d.status == "undecided":
+                timed_needs.append(max(stats.quantile_min_n(m.quantile or 50), n + 1))
         else:
-            n = (row.get("counts") or {}).get(m.key, row.get("n", 0))
-            d = stats.decide(value, tuple(iv) if iv else None, op, target, n,
-                             "rate" if m.kind == "rate" else "other")
-            if d.needed_n is not None and n and row.get("n"):  # a subgroup's n -> the suite size that gives it
-                d = stats.Decision(d.status, -(-d.needed_n * row["n"] // n) if m.kind == "rate" else d.needed_n)
+            d = stats.decide(value, tuple(iv) if iv else None, op, target, n, "rate" if m.kind == "rate" else "other")
+            if d.status == "undecided" and d.needed_n is not None:
+                if m.quantile is not None:
+                    timed_needs.append(d.needed_n)
+                elif n and row.get("n"):  # measured on a subgroup (answerable items): scale to the suite
+                    suite_needs.append(-(-d.needed_n * row["n"] // n))
         decisions.append(d)
-        shown = "not measured" if value is None else \
-            f"{registry.fmt_value(m.kind, value)} {registry.fmt_interval(m.kind, tuple(iv) if iv else None)}".strip()
+        shown = "not measured" if value is None else f"{registry.fmt_value(m.kind, value)} " \
+            f"{registry.fmt_interval(m.kind, tuple(iv) if iv else None)}".strip()
         conditions.append({"metric": name, "op": op, "target": target, "value": value, "interval": iv,
-                           "status": d.status, "text": f"{name} {shown} (needs {op} {registry.fmt_value(m.kind, target)})"})
-    status, needed = stats.verdict(decisions)
-    return {"recipe": row["recipe"], "rung": row["rung"], "verdict": status, "needed_n": needed,
-            "conditions": conditions, "price": registry.get(row, registry.PRICE.key)}
+                           "status": d.status,
+                           "text": f"{name} {shown} (needs {op} {registry.fmt_value(m.kind, target)})"})
+    status, _ = stats.verdict(decisions)
+    undecided = status == "inconclusive"
+    return {"recipe": row["recipe"], "rung": row["rung"], "verdict": status, "conditions": conditions,
+            "needed_n": max(suite_needs) if undecided and suite_needs else None,
+            "needed_timed": max(timed_needs) if undecided and timed_needs else None,
+            "price": registry.get(row, registry.PRICE.key)}
+
+
+def _unbounded_above(lo: float, op: str, target: float) -> stats.Decision:
+    """An interval [lo, infinity): it can only be wholly above the target."""
+    above = lo > target or (lo == target and op in ("<",))
+    if op in (">=", ">"):
+        return stats.Decision("meets" if lo > target or (lo == target and op == ">=") else "undecided", None)
+    return stats.Decision("fails" if above else "undecided", None)
 
 
 def recommend(rows: list[dict[str, Any]], bar_text: str) -> dict[str, Any]:
@@ -87,13 +112,22 @@ def recommend(rows: list[dict[str, Any]], bar_text: str) -> dict[str, Any]:
                            f"95 % confidence{price}."}
     open_ = [c for c in checks if c["verdict"] == "inconclusive"]
     if open_:
-        sized = [c for c in open_ if c["needed_n"] is not None]
-        hint = "; ".join(f"about {c['needed_n']:,} items would decide {c['recipe']}" for c in sized)
+        hints = [f"{c['recipe']}: {what_decides(c)}" for c in open_ if what_decides(c)]
         text = (f"No rung meets the bar with 95 % confidence. Inconclusive: {', '.join(c['recipe'] for c in open_)}"
-                + (f" ({hint})" if hint else "") + ".")
+                + (f" ({'; '.join(hints)})" if hints else "") + ".")
     else:
         text = "No rung meets the bar: every rung fails it with 95 % confidence."
     return {**base, "recommended": None, "meets": False, "verdict": text}
+
+
+def what_decides(c: dict[str, Any]) -> str:
+    """'about 464 items, 72 timed requests': the suite size and timing that would decide a rung."""
+    parts = []
+    if c.get("needed_n"):
+        parts.append(f"about {c['needed_n']:,} items")
+    if c.get("needed_timed"):
+        parts.append(f"{c['needed_timed']:,} timed requests (--latency-items)")
+    return ", ".join(parts)
 
 
 def run_ladder(suite: str, docs: str, rungs: list[str], bar: str, out: str | Path,
@@ -101,12 +135,14 @@ def run_ladder(suite: str, docs: str, rungs: list[str], bar: str, out: str | Pat
                max_steps: int | None = None, resume: bool = False, overwrite: bool = False,
                progress: bool = True, latency_items: int | None = None) -> dict[str, Any]:
     from adapt.artifacts import write_json
-    from adapt.eval.harness import LATENCY_ITEMS, evaluate, read_records
+    from adapt.eval.harness import LATENCY_ITEMS, evaluate, index_build_seconds, read_records
     from adapt.eval.report import write_reports
     from adapt.rag.index import build_index
 
     parse_bar(bar)  # fail before any work
     names = {**DEFAULT_RECIPES, **(recipe_names or {})}
+    if not rungs:
+        raise UserError("--rungs is empty: name at least one of " + ", ".join(DEFAULT_RECIPES))
     unknown = [r for r in rungs if r not in names]
     if unknown:
         raise UserError(f"unknown rung(s) {unknown}: choose from {', '.join(DEFAULT_RECIPES)}")
@@ -117,22 +153,16 @@ def run_ladder(suite: str, docs: str, rungs: list[str], bar: str, out: str | Pat
             raise UserError(f"{out} holds an earlier ladder run: --resume continues it, --overwrite replaces it")
         for name in ("items.jsonl", "timings.jsonl", "run.json"):
             (out / name).unlink(missing_ok=True)
-    recipes: list[Recipe] = []
-    skipped: dict[str, str] = {}
     order = list(names)
-    for rung in sorted(rungs, key=order.index):
-        try:
-            recipes.append(load_recipe(names[rung]))
-        except UserError as e:
-            skipped[rung] = str(e)
+    recipes = [load_recipe(names[rung]) for rung in sorted(rungs, key=order.index)]
     index = out / "index"
     one_off: dict[str, float] = {}
     if any(r.rag is not None for r in recipes):
         rag = next(r.rag for r in recipes if r.rag is not None)
-        rep = build_index(docs, index, rag.embedder, rag.chunk_size, rag.chunk_overlap, progress=progress)
+        build_index(docs, index, rag.embedder, rag.chunk_size, rag.chunk_overlap, progress=progress)
         for r in recipes:
             if r.rag is not None:  # the baseline reads the index too
-                one_off[r.name] = rep.seconds
+                one_off[r.name] = index_build_seconds(index)
     tuned = [r for r in recipes if r.train is not None]
     eval_items = items
     if tuned:
@@ -165,11 +195,10 @@ def run_ladder(suite: str, docs: str, rungs: list[str], bar: str, out: str | Pat
         eval_items = stratified_head(eval_items, limit)
     summary = evaluate(recipes, eval_items, out, index=str(index), resume=True, suite_name=Path(suite).name,
                        suite_path=suite, one_off_s=one_off, progress=progress,
-                       latency_items=latency_items or LATENCY_ITEMS)
+                       latency_items=LATENCY_ITEMS if latency_items is None else latency_items)
     verdict = recommend(summary["recipes"], bar)
-    verdict["skipped"] = skipped
     verdict["eval_items"] = len(eval_items)
     summary["ladder"] = verdict
     write_json(out / "summary.json", summary)
-    write_reports(out, summary, read_records(out / "items.jsonl"), ladder=verdict)
+    write_reports(out, summary, read_records(out / "items.jsonl"), read_records(out / "timings.jsonl"), ladder=verdict)
     return summary

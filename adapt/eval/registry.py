@@ -17,7 +17,7 @@ from adapt.eval import stats
 from adapt.eval.squad import prediction_for_squad, squad_v2_scores
 
 Record = dict[str, Any]
-Interval = tuple[float, float]
+Interval = tuple[float, float | None]  # an upper end of None is unbounded (too few values to bound it)
 
 CORRECT, INCORRECT, ABSTAINED = "correct", "incorrect", "abstained"
 
@@ -66,6 +66,7 @@ class Metric:
     estimate: Callable[[Evidence], Estimate]
     bar: str | None = None   # name in --bar; None = not a bar metric
     terminal: bool = False   # shown in the terminal table (the report shows all)
+    quantile: float | None = None  # a percentile of the timed requests: more timing decides it, not more items
 
 
 def _rate(hit: Callable[[Record], bool], among: Callable[[Evidence], list[Record]] = lambda e: e.records
@@ -93,13 +94,15 @@ def _pct(field_: str, q: float) -> Callable[[Evidence], Estimate]:
         vals = [t[field_] for t in e.timings if t.get(field_) is not None]
         if not vals:
             return Estimate(None)
-        return Estimate(round(float(np.percentile(vals, q)), 2), _round_iv(stats.percentile_interval(vals, q), 2),
+        return Estimate(round(float(np.percentile(vals, q)), 2), _round_iv(stats.quantile_interval(vals, q), 2),
                         len(vals))
     return est
 
 
 def _round_iv(iv: Interval | None, digits: int) -> Interval | None:
-    return None if iv is None else (round(iv[0], digits), round(iv[1], digits))
+    if iv is None:
+        return None
+    return round(iv[0], digits), None if iv[1] is None else round(iv[1], digits)
 
 
 def _wall_s(e: Evidence) -> float | None:
@@ -175,22 +178,24 @@ METRICS: list[Metric] = [
            bar="unanswerable_hallucination"),
     Metric("em", "EM", "score", "higher", "SQuAD exact match, mean over answerable items, best over golds",
            _mean("em", _answerable), bar="em"),
-    Metric("f1", "F1", "score", "higher", "SQuAD token F1, mean over answerable items, best over golds",
-           _mean("f1", _answerable), bar="f1"),
+    Metric("f1", "F1", "score", "higher", "SQuAD token F1, mean over answerable items, best over golds "
+           "(bootstrap interval)", _mean("f1", _answerable), bar="f1"),
     Metric("squad.exact", "SQuAD2 EM", "pct", "higher",
            "official SQuAD 2.0 exact (percent, all items; an unanswerable item's only gold is the empty answer "
            "and an abstention is the empty answer)", lambda e: Estimate(e.squad["exact"]), bar="squad_exact"),
     Metric("squad.f1", "SQuAD2 F1", "pct", "higher", "official SQuAD 2.0 F1 (percent, all items)",
            lambda e: Estimate(e.squad["f1"]), bar="squad_f1"),
     Metric("latency_ms.p50", "p50", "ms", "lower",
-           "median end-to-end time of one request at concurrency 1 (retrieval included), after a warm-up batch",
-           _pct("latency_ms", 50), bar="p50_ms"),
+           "median end-to-end time of one request at concurrency 1 (retrieval included), after a warm-up batch; "
+           "percentiles get a distribution-free order-statistic interval, unbounded above when too few requests "
+           "were timed (a p95 needs 72)",
+           _pct("latency_ms", 50), bar="p50_ms", quantile=50),
     Metric("latency_ms.p95", "p95", "ms", "lower", "95th percentile of the same per-request times",
-           _pct("latency_ms", 95), bar="p95_ms", terminal=True),
+           _pct("latency_ms", 95), bar="p95_ms", terminal=True, quantile=95),
     Metric("ttft_ms.p50", "TTFT p50", "ms", "lower", "median time to the first token at concurrency 1",
-           _pct("ttft_ms", 50), bar="ttft_p50_ms"),
+           _pct("ttft_ms", 50), bar="ttft_p50_ms", quantile=50),
     Metric("retrieval_ms.p50", "retrieval p50", "ms", "lower", "median retrieval time at concurrency 1",
-           _pct("retrieval_ms", 50)),
+           _pct("retrieval_ms", 50), quantile=50),
     Metric("throughput_items_per_s", "items/s", "per_s", "higher",
            "items answered per second at the recipe's batch size (generation.batch_size)", _throughput,
            bar="throughput"),
@@ -253,33 +258,37 @@ def definitions() -> dict[str, str]:
 
 # --- formatting for people: percentages, whole ms or seconds, dollars with two significant digits ---
 
+def _sig2(x: float) -> float:
+    """x rounded to two significant digits."""
+    return float(f"{x:.2g}") if x else 0.0
+
+
 def fmt_value(kind: str, x: float | None) -> str:
     if x is None:
         return "-"
-    if kind == "rate":
+    if kind in ("rate", "score"):  # shares and 0-1 scores alike read as percentages
         return f"{100 * x:.0f} %"
     if kind == "pct":
-        return f"{x:.1f}"
+        return f"{x:.1f} %"
     if kind == "ms":
         if x < 1:
             return "<1 ms"
-        return f"{x:,.0f} ms" if x < 1000 else f"{x / 1000:,.1f} s"
+        return f"{x:,.0f} ms" if round(x) < 1000 else f"{x / 1000:,.1f} s"
     if kind == "usd":
         return fmt_usd(x)
     if kind == "per_s":
         return f"{x:,.1f}" if x < 100 else f"{x:,.0f}"
-    if kind == "count":
-        return f"{int(x):,}"
-    return f"{x:.2f}"
+    return f"{int(x):,}"
 
 
 def fmt_usd(x: float) -> str:
-    """Two significant digits, never scientific notation: $0.013, $0.0000030, $1,200."""
+    """Two significant digits, never scientific notation: $0.013, $0.0000030, $12, $1,200."""
+    x = _sig2(x)
     if x == 0:
         return "$0"
-    if abs(x) >= 100:
+    if abs(x) >= 10:
         return f"${x:,.0f}"
-    digits = max(2, 1 - int(np.floor(np.log10(abs(x)))))
+    digits = 1 - int(np.floor(np.log10(abs(x))))
     return f"${x:.{digits}f}"
 
 
@@ -287,9 +296,9 @@ def fmt_interval(kind: str, iv: Interval | None) -> str:
     if iv is None:
         return ""
     lo, hi = iv
-    if kind == "rate":
+    if kind in ("rate", "score"):
         return f"[{100 * lo:.0f}–{100 * hi:.0f}]"
-    return f"[{fmt_value(kind, lo)}–{fmt_value(kind, hi)}]"
+    return f"[{fmt_value(kind, lo)}–{'∞' if hi is None else fmt_value(kind, hi)}]"
 
 
 def fmt_cell(m: Metric, row: dict[str, Any]) -> str:
@@ -297,3 +306,8 @@ def fmt_cell(m: Metric, row: dict[str, Any]) -> str:
     iv = (row.get("intervals") or {}).get(m.key)
     text = fmt_value(m.kind, v)
     return f"{text} {fmt_interval(m.kind, iv)}" if iv and v is not None else text
+
+
+def header(m: Metric) -> str:
+    """The column label with its direction: ↑ higher is better, ↓ lower is better."""
+    return m.label + {"higher": " ↑", "lower": " ↓"}.get(m.better or "", "")

@@ -14,9 +14,6 @@ from typing import Any
 from adapt.artifacts import write_text
 from adapt.eval import registry
 
-VERDICT_TEXT = {"meets": "meets", "fails": "fails", "inconclusive": "inconclusive"}
-
-
 def _shown(summary: dict[str, Any], terminal: bool = False) -> list[registry.Metric]:
     """The metrics measured for at least one row (all of them, or the terminal's few)."""
     rows = summary["recipes"]
@@ -25,17 +22,17 @@ def _shown(summary: dict[str, Any], terminal: bool = False) -> list[registry.Met
 
 
 def _latency_basis(row: dict[str, Any]) -> str:
-    lat = row.get("latency_ms") or {}
-    if not lat.get("n"):
+    t = row.get("timed") or {}
+    if not t.get("n"):
         return "-"
-    return f"n={lat['n']}, concurrency {lat['concurrency']}, batch {lat['batch_size']}"
+    return f"n={t['n']}, concurrency {t['concurrency']}, batch {t['batch_size']}"
 
 
 def table_rows(summary: dict[str, Any], ladder: dict[str, Any] | None = None,
                terminal: bool = False) -> tuple[list[str], list[list[str]]]:
     metrics = _shown(summary, terminal)
     verdicts = {c["recipe"]: c for c in (ladder or {}).get("checks", [])}
-    head = ["recipe", "rung", "n"] + [m.label for m in metrics]
+    head = ["recipe", "rung", "n"] + [registry.header(m) for m in metrics]
     if not terminal:
         head.append("latency measured on")
     if verdicts:
@@ -52,11 +49,12 @@ def table_rows(summary: dict[str, Any], ladder: dict[str, Any] | None = None,
 
 
 def _verdict_cell(c: dict[str, Any] | None) -> str:
+    from adapt.eval.ladder import what_decides
+
     if c is None:
         return "-"
-    if c["verdict"] == "inconclusive" and c["needed_n"]:
-        return f"inconclusive (~{c['needed_n']:,} items)"
-    return VERDICT_TEXT[c["verdict"]]
+    hint = what_decides(c) if c["verdict"] == "inconclusive" else ""
+    return f"{c['verdict']} ({hint})" if hint else c["verdict"]
 
 
 def markdown_table(head: list[str], rows: list[list[str]]) -> str:
@@ -67,8 +65,8 @@ def markdown_table(head: list[str], rows: list[list[str]]) -> str:
 
 def _comparisons(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     head = ["A", "B", "grade", "items", "only A", "only B", "exact McNemar p"]
-    rows = [[c["a"], c["b"], c["grade"], str(c["n"]), str(c["a_only"]), str(c["b_only"]), f"{c['p']:.3f}"]
-            for c in summary.get("comparisons", [])]
+    rows = [[c["a"], c["b"], c["grade"], str(c["n"]), str(c["a_only"]), str(c["b_only"]),
+             "<0.001" if c["p"] < 0.001 else f"{c['p']:.3f}"] for c in summary.get("comparisons", [])]
     return head, rows
 
 
@@ -82,16 +80,11 @@ def _verdict_md(ladder: dict[str, Any] | None) -> str:
     for c in ladder["checks"]:
         lines.append(f"- **{c['recipe']}** ({c['rung']}): {_verdict_cell(c)}: "
                      + "; ".join(f"{x['text']} {x['status']}" for x in c["conditions"]))
-    if ladder.get("skipped"):
-        lines += ["", "Skipped rungs:"] + [f"- {k}: {v}" for k, v in ladder["skipped"].items()]
     return "\n".join(lines) + "\n\n"
 
 
 def write_reports(out: Path, summary: dict[str, Any], records: list[dict[str, Any]],
-                  ladder: dict[str, Any] | None = None) -> None:
-    from adapt.eval.harness import read_records
-
-    timings = read_records(out / "timings.jsonl")
+                  timings: list[dict[str, Any]], ladder: dict[str, Any] | None = None) -> None:
     head, rows = table_rows(summary, ladder)
     chead, crows = _comparisons(summary)
     defs = "\n".join(f"- **{k}**: {v}" for k, v in summary["definitions"].items())
@@ -115,6 +108,7 @@ def _plots(summary: dict[str, Any], timings: list[dict[str, Any]]) -> list[str]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     rows = summary["recipes"]
     names = [r["recipe"] for r in rows]
@@ -136,8 +130,11 @@ def _plots(summary: dict[str, Any], timings: list[dict[str, Any]]) -> list[str]:
             lo, hi = r["intervals"].get(correct.key, (y, y))
             ax.errorbar([x], [y], yerr=[[y - lo], [hi - y]], fmt="o", capsize=3)
             ax.annotate(r["recipe"], (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
-    ax.set_xlabel("$ per 1k queries")
-    ax.set_ylabel("correct rate (95 % interval)")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: registry.fmt_usd(v) if v >= 0 else ""))
+    ax.tick_params(axis="x", labelrotation=20, labelsize=8)
+    ax.set_xlabel("per 1k queries")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: registry.fmt_value("rate", v)))
+    ax.set_ylabel("correct (95 % interval)")
     ax.set_ylim(-0.05, 1.05)
     ax.set_title("Quality against cost")
     ax.grid(alpha=0.3)
@@ -151,6 +148,7 @@ def _plots(summary: dict[str, Any], timings: list[dict[str, Any]]) -> list[str]:
         vals = [registry.get(r, metric.key) or 0.0 for r in rows]
         ax.bar(names, vals, bottom=bottom, label=label, color=color)
         bottom = [b + v for b, v in zip(bottom, vals)]
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: registry.fmt_value("rate", v)))
     ax.set_ylabel("share of items")
     ax.set_title("Outcomes per rung")
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3, frameon=False)
@@ -161,8 +159,10 @@ def _plots(summary: dict[str, Any], timings: list[dict[str, Any]]) -> list[str]:
     if any(data):
         fig, ax = plt.subplots(figsize=(5.5, 3.6))
         ax.boxplot([d or [float("nan")] for d in data], tick_labels=names, showfliers=True)
-        ax.set_ylabel("ms per request, concurrency 1")
+        ax.set_ylabel("per request, concurrency 1")
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: registry.fmt_value("ms", v)))
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
         ax.set_title("Latency distribution")
         ax.tick_params(axis="x", labelrotation=20, labelsize=8)
         svgs.append(svg(fig))
@@ -200,8 +200,6 @@ def _html(summary: dict[str, Any], records: list[dict[str, Any]], timings: list[
             parts.append(f"<li><b>{e(c['recipe'])}</b> ({e(c['rung'])}): {e(_verdict_cell(c))}: "
                          + e("; ".join(f"{x['text']} {x['status']}" for x in c["conditions"])) + "</li>")
         parts.append("</ul>")
-        if ladder.get("skipped"):
-            parts.append("<p>Skipped rungs: " + "; ".join(f"{e(k)}: {e(v)}" for k, v in ladder["skipped"].items()) + "</p>")
     parts.append("<h2>Rungs</h2>" + _table(head, rows) + "<p>Rates with their 95 % Wilson interval; latency and F1 "
                  "with a bootstrap interval. Latency is per request at concurrency 1 after a warm-up batch; "
                  "throughput is at the recipe's batch size.</p>")

@@ -65,6 +65,6 @@ def score(suite: Path, predictions: Path, out: Path | None = None, name: str | N
         write_json(out / "run.json", {"suite": suite.name, "suite_sha256": sha256_file(suite),
                                       "predictions": str(predictions), "predictions_sha256": sha256_file(predictions)})
         write_json(out / "summary.json", summary)
-        write_reports(out, summary, records)
+        write_reports(out, summary, records, [])
     return {"summary": row, "items": [{"id": r["id"], "grade": r["grade"], "em": r["em"], "f1": r["f1"]}
                                       for r in records]}

@@ -81,6 +81,38 @@ def percentile_interval(values: Sequence[float], q: float, seed: int = 0) -> tup
     return bootstrap(values, lambda a: float(np.percentile(a, q)), seed=seed)
 
 
+def quantile_interval(values: Sequence[float], q: float, level: float = 0.95
+                      ) -> tuple[float, float | None] | None:
+    """Distribution-free interval for the q-th percentile from order statistics [x_(l), x_(u)].
+
+    The percentile bootstrap cannot reach past the sample maximum, so for a tail percentile of a
+    small sample it claims far more confidence than it has (about 65 % coverage for p95 of 20
+    latencies). Here P(x_(l) <= true quantile <= x_(u)) = P(l <= B < u) for B ~ Binomial(n, q/100),
+    which holds for any distribution. When even x_(n) is too low a bound (p95 needs 72 values),
+    the upper end is None: unbounded. When even x_(1) is too high a bound, the lower end is 0 (the
+    values are times, never negative). None for an empty sample."""
+    x = sorted(float(v) for v in values)
+    n = len(x)
+    if n == 0:
+        return None
+    p, tail = q / 100.0, (1.0 - level) / 2.0
+    cdf, acc = [], 0.0
+    for k in range(n + 1):  # P(B <= k)
+        acc += math.comb(n, k) * p ** k * (1.0 - p) ** (n - k)
+        cdf.append(acc)
+    lows = [l for l in range(1, n + 1) if cdf[l - 1] <= tail]
+    highs = [u for u in range(1, n + 1) if cdf[u - 1] >= 1.0 - tail]
+    lo = x[max(lows) - 1] if lows else 0.0
+    hi = x[min(highs) - 1] if highs else None
+    return lo, hi
+
+
+def quantile_min_n(q: float, level: float = 0.95) -> int:
+    """Fewest values for which the upper end of quantile_interval() exists: 1 - p^n >= 1 - tail."""
+    p, tail = q / 100.0, (1.0 - level) / 2.0
+    return max(1, math.ceil(math.log(tail) / math.log(p))) if 0 < p < 1 else 1
+
+
 def mcnemar_exact(b: int, c: int) -> float:
     """Two-sided exact McNemar p-value for discordant counts ``b`` (A right, B wrong) and ``c``
     (B right, A wrong): ``min(1, 2 * P(X <= min(b, c)))`` with ``X ~ Binomial(b + c, 1/2)``.

@@ -37,6 +37,14 @@ def api_prices(recipe: Recipe) -> tuple[float | None, float | None]:
     return p.get("usd_per_1m_input"), p.get("usd_per_1m_output")
 
 
+def price_basis(recipe: Recipe) -> str | None:
+    """How a recipe's queries are priced: 'tokens' (an API with a token price), 'machine time'
+    (cost.usd_per_hour: a local model or your own served endpoint), or None (nothing prices it)."""
+    if recipe.model is not None and recipe.model.backend == "openai" and None not in api_prices(recipe):
+        return "tokens"
+    return "machine time" if recipe.cost.usd_per_hour is not None else None
+
+
 def usd_per_1k_queries(recipe: Recipe, recs: list[dict[str, Any]]) -> float | None:
     """Token-priced APIs: tokens x prices. Anything else, a served endpoint included: measured machine
     seconds per item (at the recipe's batch size) x cost.usd_per_hour. None when nothing prices it."""
@@ -67,12 +75,10 @@ def summary_row(name: str, rung: str, recs: list[dict[str, Any]], timings: list[
     row: dict[str, Any] = {"recipe": name, "rung": rung, "n": len(recs),
                            "n_answerable": len(ev.answerable), "n_unanswerable": len(ev.unanswerable), **values}
     row["squad"] = ev.squad
-    row["latency_ms"] = {**row["latency_ms"], "n": len(timings or []), "concurrency": 1, "batch_size": batch_size}
+    row["timed"] = {"n": len(timings or []), "concurrency": 1, "batch_size": batch_size}
     row["intervals"] = intervals
     row["counts"] = counts
-    estimated = sum(bool(r.get("usage_estimated")) for r in recs)
-    if estimated:
-        row["cost"]["usage_estimated"] = estimated
+    row["usage_estimated"] = sum(bool(r.get("usage_estimated")) for r in recs)
     return row
 
 
@@ -88,11 +94,27 @@ def summarize(records: list[dict[str, Any]], recipes: list[Recipe], suite: str, 
         row = summary_row(recipe.name, recipe.label, recs, [t for t in timings or [] if t["recipe"] == recipe.name],
                           _round(usd_per_1k_queries(recipe, recs)), _round(cost_once),
                           batch_size=recipe.generation.batch_size)
-        row["cost"]["one_off_s"] = round(once, 1)
+        row["one_off_s"] = round(once, 1)
+        row["price_basis"] = price_basis(recipe)
         rows.append(row)
+        notes = (notes or []) + _cost_notes(recipe, row)
     return {"suite": suite, "recipes": rows, "comparisons": compare(records, [r["recipe"] for r in rows]),
             "break_even": break_even(rows), "grading": GRADING_POLICY, "notes": notes or [],
             "definitions": registry.definitions()}
+
+
+def _cost_notes(recipe: Recipe, row: dict[str, Any]) -> list[str]:
+    """Say so wherever a price is not what it seems: estimated usage, an endpoint priced by time."""
+    out = []
+    if row["usage_estimated"]:
+        out.append(f"{recipe.name}: the API reported no token usage for {row['usage_estimated']} answer(s); their "
+                   "tokens were counted with a local tokenizer (an estimate)")
+    if recipe.model is not None and recipe.model.backend == "openai" and row["price_basis"] != "tokens":
+        how = (f"priced by machine time at ${recipe.cost.usd_per_hour:g}/h (a served model)"
+               if row["price_basis"] else "not priced")
+        out.append(f"{recipe.name}: no token price for model '{recipe.model.model}' in the recipe or "
+                   f"eval/prices.yaml, so it is {how}")
+    return out
 
 
 def compare(records: list[dict[str, Any]], names: list[str]) -> list[dict[str, Any]]:
@@ -102,11 +124,13 @@ def compare(records: list[dict[str, Any]], names: list[str]) -> list[dict[str, A
     out = []
     for a, b in itertools.combinations(names, 2):
         common = sorted(set(by[a]) & set(by[b]))
+        if not common:
+            continue
         for label in (CORRECT, INCORRECT):
             a_only = sum(by[a][i] == label and by[b][i] != label for i in common)
             b_only = sum(by[b][i] == label and by[a][i] != label for i in common)
             out.append({"a": a, "b": b, "grade": label, "n": len(common), "a_only": a_only, "b_only": b_only,
-                        "p": round(stats.mcnemar_exact(a_only, b_only), 4)})
+                        "p": float(f"{stats.mcnemar_exact(a_only, b_only):.3g}")})
     return out
 
 

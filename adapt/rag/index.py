@@ -193,6 +193,11 @@ def build_index(docs: str | Path, index: str | Path = ".adapt/index", embedder: 
     _write_build(link, manifest, chunks, vecs, kind)
     report.seconds = time.perf_counter() - t0
     manifest["build_seconds"] = round(report.seconds, 3)
+    # What building from scratch costs (the one-off cost every rung reading the index carries): an
+    # incremental build that reused files is cheaper than that, so it keeps the earlier figure.
+    prev_m = (old or {}).get("manifest", {})
+    before = prev_m.get("full_build_seconds", prev_m.get("build_seconds", 0.0)) if report.unchanged else 0.0
+    manifest["full_build_seconds"] = round(max(before, report.seconds), 3)
     write_json(link / "manifest.json", manifest)  # inside the new build folder, through the link
     return report
 

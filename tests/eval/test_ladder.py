@@ -26,14 +26,14 @@ def test_rates_carry_wilson_intervals_and_counts():
     assert row["correct_rate"] == 0.6 and lo < 0.6 < hi and hi - lo > 0.2  # 50 items: wide
     assert row["counts"]["correct_rate"] == 50 and row["counts"]["no_answer_accuracy"] == 10
     assert row["no_answer_accuracy"] == 1.0 and row["false_refusal_rate"] == 0.0
-    assert row["latency_ms"]["n"] == 20 and "latency_ms.p95" in row["intervals"]
+    assert row["timed"]["n"] == 20 and "latency_ms.p95" in row["intervals"]
 
 
 def test_recommends_only_a_rung_that_meets_with_confidence():
     rows = [_row("baseline", "baseline", 30, 60, 10, ms=5, usd=0.0001),
             _row("rag-local", "rag", 66, 8, 26, ms=1500, usd=0.03),   # point estimates pass, interval straddles
             _row("rag-lora", "rag+lora", 92, 2, 6, ms=1300, usd=0.035)]
-    v = recommend(rows, "correct>=0.6,hallucination<=0.1,p95_ms<=2000,usd_per_1k<=1")
+    v = recommend(rows, "correct>=0.6,hallucination<=0.1,p50_ms<=2000,usd_per_1k<=1")
     verdicts = {c["recipe"]: c["verdict"] for c in v["checks"]}
     assert verdicts == {"baseline": "fails", "rag-local": "inconclusive", "rag-lora": "meets"}
     assert v["recommended"] == "rag-lora" and v["meets"] and "95 % confidence" in v["verdict"]
@@ -47,11 +47,22 @@ def test_none_meets_is_inconclusive_with_a_size_estimate_and_warns_on_few_items(
     v = recommend(rows, "correct>=0.5,hallucination<=0.2")
     assert v["recommended"] is None and not v["meets"]
     assert all(c["verdict"] == "inconclusive" for c in v["checks"])
-    assert "Inconclusive: a, b" in v["verdict"] and "items would decide" in v["verdict"]
+    assert "Inconclusive: a, b" in v["verdict"] and "a: about" in v["verdict"]
     assert "23 items" in v["warning"]
     # the terminal and report text carry percentages, never bare fractions
     text = v["checks"][0]["conditions"][0]["text"]
     assert "61 %" in text and "50 %" in text and "0.6" not in text
+
+
+def test_a_p95_from_too_few_timed_requests_never_meets_and_says_how_many_to_time():
+    row = _row("fast", "rag", 95, 0, 5, ms=10)  # 20 timed requests, all far under the bar
+    assert row["intervals"]["latency_ms.p95"][1] is None  # unbounded above: 20 values cannot bound a p95
+    c = recommend([row], "correct>=0.8,p95_ms<=5000")["checks"][0]
+    assert c["verdict"] == "inconclusive" and c["needed_timed"] == 72 and c["needed_n"] is None
+    assert "[14 ms–∞]" in c["conditions"][1]["text"]
+    slow = _row("slow", "rag", 95, 0, 5, ms=9000)
+    assert recommend([slow], "p95_ms<=5000")["checks"][0]["verdict"] == "fails"  # wholly above the bar anyway
+    assert recommend([row], "p50_ms<=5000")["checks"][0]["verdict"] == "meets"
 
 
 def test_a_metric_that_was_not_measured_never_meets():

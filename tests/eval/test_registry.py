@@ -36,8 +36,8 @@ def test_no_metric_name_is_written_outside_the_registry():
 
 @pytest.mark.parametrize("kind, value, text", [
     ("rate", 0.3043, "30 %"), ("ms", 12080.4, "12.1 s"), ("ms", 850.4, "850 ms"), ("ms", 0.33, "<1 ms"),
-    ("usd", 5e-06, "$0.0000050"), ("usd", 0.0129, "$0.013"), ("usd", 0.0285, "$0.029"), ("usd", 1234.5, "$1,234"),
-    ("usd", 0.0, "$0"), ("usd", 1.5, "$1.50"), ("per_s", 3.456, "3.5"), ("pct", 41.666, "41.7"), ("rate", None, "-"),
+    ("usd", 5e-06, "$0.0000050"), ("usd", 0.0129, "$0.013"), ("usd", 0.0285, "$0.029"), ("usd", 1234.5, "$1,200"),
+    ("usd", 0.0, "$0"), ("usd", 1.5, "$1.5"), ("usd", 12.35, "$12"), ("ms", 999.6, "1.0 s"), ("per_s", 3.456, "3.5"), ("pct", 41.666, "41.7 %"), ("rate", None, "-"),
 ])
 def test_numbers_for_people(kind, value, text):
     assert fmt_value(kind, value) == text
