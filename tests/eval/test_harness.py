@@ -4,7 +4,7 @@ import pytest
 
 from adapt.data.suite import Item, load_suite
 from adapt.errors import UserError
-from adapt.eval.harness import evaluate, read_records
+from adapt.eval.harness import WARM_UP, evaluate, read_records
 from adapt.eval.summary import usd_per_1k_queries
 from adapt.recipe import parse_recipe
 
@@ -76,7 +76,7 @@ def test_resume_skips_finished_items_and_survives_a_torn_line(tiny_llama, tmp_pa
         return p
 
     s = evaluate([r], ITEMS, out, resume=True, progress=False, pipeline_factory=factory, latency_items=0)
-    assert calls[0] == [ITEMS[0].question, ITEMS[1].question]  # the warm-up batch, not graded
+    assert calls[0] == [WARM_UP, WARM_UP]  # the warm-up batch, not graded
     asked = [q for batch in calls[1:] for q in batch]
     assert asked == [i.question for i in ITEMS[2:]]  # a and b were not asked again
     kept = read_records(out / "items.jsonl")
@@ -105,7 +105,7 @@ def test_latency_is_per_request_after_a_warm_up_the_same_for_every_rung(tmp_path
     s = evaluate(recipes, ITEMS, tmp_path / "run", progress=False, latency_items=4,
                  pipeline_factory=lambda r: pipes.setdefault(r.name, FakePipeline()))
     for name, p in pipes.items():
-        assert p.calls[0] == [i.question for i in ITEMS[:3]]  # warm-up batch
+        assert p.calls[0] == [WARM_UP] * 3  # warm-up batch, with no suite question in it
         assert [len(c) for c in p.calls[1:3]] == [3, 2]      # the graded pass, at the batch size
         assert [len(c) for c in p.calls[3:]] == [1, 1, 1, 1]  # timed one request at a time
     timed = [json.loads(line) for line in (tmp_path / "run" / "timings.jsonl").read_text().splitlines()]
@@ -215,3 +215,4 @@ def test_llm_judge_grades_every_item_and_agreement_is_reported(tmp_path, monkeyp
     row = s["recipes"][0]
     assert row["judge_agreement"] == pytest.approx(1 / 4)  # a agrees; b, c, e disagree; d was not judged
     assert "graders agree" in (tmp_path / "run" / "report.md").read_text()
+    assert any("could not be read for 1 answer" in n for n in s["notes"])
