@@ -17,6 +17,7 @@ SQuAD's `normalize`. JUDGE_PROMPT asks an LLM (`--judge`) for the same policy; p
 from __future__ import annotations
 
 import collections
+import itertools
 import math
 import re
 import string
@@ -53,8 +54,20 @@ def f1(pred: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+_CITE_LABEL = r"(?:(?:passages?|docs?|documents?|sources?|refs?|references?|chunks?|excerpts?|context)\s*)?"
+_CITATION = re.compile(
+    rf"\[\^?{_CITE_LABEL}\d+(?:\s*[,\-–]\s*\d+)*\]"          # [1], [2, 3], [1-2], [^1], [Passage 1], [doc 2]
+    r"|【[^】\n]{0,40}】"                                           # 【1】
+    rf"|\({_CITE_LABEL}\d+(?:\s*[,\-–]\s*\d+)*\)"               # (1), (source 2)
+    r"|\([^()\n]{0,80}?\bpp?\.\s*\d+(?:\s*[-–]\s*\d+)?\)"        # (Leave Policy, p. 4)
+    # a source file the model echoes, with its heading path: "12-security-incidents.md (Handbook > Comms)"
+    r"|[^\s()]+\.(?:md|markdown|txt|pdf|html?|docx?|rst)\b(?:\s*\([^()\n]{0,120}\))?",
+    re.I)
+
+
 def strip_citations(answer: str) -> str:
-    return re.sub(r"\[\d+(,\s*\d+)*\]", " ", answer)
+    """Drop citation markers and echoed source names: their numbers are not part of the answer."""
+    return _CITATION.sub(" ", answer)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -85,12 +98,6 @@ def grade(answer: str, golds: list[str], question: str = "", abstain_phrase: str
     else:
         label, reason = _grade_against(reading, q, [_read_gold(g) for g in golds])
     return Grade(label, em, f, reason)
-
-
-def is_abstention(answer: str, abstain_phrase: str | None = None, question: str = "") -> bool:
-    """True when the answer declines and makes no answer claim (judged against the question when given)."""
-    q = _read_question(question)
-    return not _claims(_read_answer(answer, abstain_phrase), q, q.kinds)
 
 
 def _grade_against(reading: _Reading, q: _Question, golds: list[_Gold]) -> tuple[str, str]:
@@ -144,7 +151,8 @@ either other another such same own more most less few lot lots there's that's wh
 getting please yes yeah yep nope sorry unfortunately however according based note currently generally
 usually typically actually basically answer question within around approximately roughly least since until
 till among upon inside outside near toward towards across along against except plus via once again
-""".split())
+mr mrs ms dr prof
+""".split())  # titles too: "Anne Lee" states "Dr. Anne Lee"
 _NEGATORS = frozenset({"not", "no", "never", "none", "neither", "nor", "cannot", "without"})
 _YES = frozenset({"yes", "yeah", "yep", "yup"})
 _NO = frozenset({"no", "nope"})
@@ -164,6 +172,8 @@ _MONTHS = {m: i for i, m in enumerate(
 _MONTH_ABBR = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
                "oct": 10, "nov": 11, "dec": 12}
 _WEEKDAYS = {d: i for i, d in enumerate("monday tuesday wednesday thursday friday saturday sunday".split())}
+_WEEKDAY_ABBR = {"mon": 0, "tue": 1, "tues": 1, "wed": 2, "thu": 3, "thur": 3, "thurs": 3, "fri": 4, "sat": 5,
+                 "sun": 6}
 
 # Units: aliases to one spelling, and a base so that "60 minutes" == "one hour". Other nouns after a
 # number ("3 offices") still act as units, compared by their singular form.
@@ -177,19 +187,29 @@ _UNIT_ALIASES = {
     "meters": "m", "centimetre": "cm", "centimetres": "cm", "centimeter": "cm", "centimeters": "cm",
     "millimetre": "mm", "millimetres": "mm", "litre": "l", "litres": "l", "liter": "l", "liters": "l",
     "°": "degree", "degrees": "degree", "inches": "inch", "kilobyte": "kb", "kilobytes": "kb",
-    "megabyte": "mb", "megabytes": "mb", "gigabyte": "gb", "gigabytes": "gb", "people": "person"}
+    "megabyte": "mb", "megabytes": "mb", "gigabyte": "gb", "gigabytes": "gb",
+    **{noun: "person" for noun in ("people", "persons", "person", "employee", "employees", "staff", "staffer",
+                                   "staffers", "member", "members", "engineer", "engineers", "worker", "workers",
+                                   "colleague", "colleagues", "individual", "individuals", "developer", "developers",
+                                   "fte", "ftes", "headcount", "hire", "hires", "reviewer", "reviewers")}}
 _UNIT_BASE = {
     "second": ("s", 1), "minute": ("s", 60), "hour": ("s", 3600), "day": ("s", 86400), "week": ("s", 604800),
     "month": ("mo", 1), "year": ("mo", 12), "g": ("g", 1), "kg": ("g", 1000), "tonne": ("g", 1e6),
     "mm": ("m", 0.001), "cm": ("m", 0.01), "m": ("m", 1), "km": ("m", 1000), "l": ("l", 1), "ml": ("l", 0.001),
     "kb": ("byte", 1e3), "mb": ("byte", 1e6), "gb": ("byte", 1e9)}
-_KNOWN_UNITS = frozenset(_UNIT_BASE) | {"%", "eur", "usd", "gbp", "degree", "inch"}
+# Count nouns all become "person": "250 people", "250 staff" and "250 employees" are one value.
+_KNOWN_UNITS = frozenset(_UNIT_BASE) | {"%", "eur", "usd", "gbp", "degree", "inch", "person"}
+# Words after a number that describe what is counted but are no unit: "two paid", "25 unused".
+_NOT_UNITS = frozenset({"paid", "unpaid", "full", "extra", "additional", "total", "consecutive", "free", "other",
+                        "more", "whole", "entire", "separate", "different"})
 # Numbers that label something rather than measure it ("section 4", "page 12").
 _REFERENCE_WORDS = frozenset({"section", "page", "chapter", "article", "clause", "step", "version", "item",
-                              "paragraph", "appendix", "room", "table", "figure", "rule", "part", "#"})
+                              "paragraph", "appendix", "room", "table", "figure", "rule", "part", "#", "passage",
+                              "document", "doc", "source", "chunk", "excerpt", "snippet", "p", "pp"})
 # Capitalised words that are roles, departments or abbreviations, not candidate names.
 _NOT_NAMES = frozenset({"i", "hr", "it", "ceo", "cfo", "cto", "coo", "cio", "vp", "pto", "faq", "pdf", "id", "ok",
-                        "okay", "am", "pm", "eu", "n/a", "na", "mr", "ms", "mrs", "dr", "url", "tbd", "q", "a"})
+                        "okay", "am", "pm", "eu", "n/a", "na", "mr", "ms", "mrs", "dr", "url", "tbd", "q", "a",
+                        "c", "f", "celsius", "fahrenheit"})
 _NAME_JOINERS = frozenset({"of", "de", "da", "das", "do", "dos", "del", "la", "le", "van", "von", "der", "&"})
 _DETERMINERS = frozenset({"the", "this", "that", "which", "each", "any", "every", "no", "some", "your", "their",
                           "its", "our", "his", "her", "my"})
@@ -201,6 +221,9 @@ _DOCS = (r"(?:passages?|documents?|docs|context|sources?|texts?|handbook|excerpt
          r"|provided (?:information|data|content)|information (?:provided|given|available))")
 _DOC_GAP = r"(?:\s+(?:provided|given|available|above|retrieved|shown|supplied|here))?"
 _NOT = r"(?:\bnot|\bnever|n't)"
+# Up to eight more words. Bounded, with words and gaps that cannot overlap, so a search stays linear in the
+# answer's length where ".*" would rescan the rest of the text from every start ("no no no ...").
+_FEW_WORDS = r"(?:\W+\w+){0,8}?"
 # Says the sources lack the answer. With a claim beside it, the answer disowns its own claim.
 _GROUNDING = re.compile("|".join([
     rf"{_NOT}\s+(?:\w+\s+)?(?:mentioned|stated|specified|listed|described|discussed|documented|covered|addressed"
@@ -212,7 +235,7 @@ _GROUNDING = re.compile("|".join([
     rf"|provide|indicate|cover|address|list|give|discuss|describe|have|tell|name|answer|show|detail|explain)\b",
     rf"\b{_DOCS}{_DOC_GAP}\s+(?:says?|mentions?|contains?|lists?|names?|gives?|includes?|provides?|specif(?:y|ies)"
     rf"|ha(?:ve|s))\s+(?:no|nothing)\b",
-    rf"\b(?:nothing|no\s+(?:\w+\s+){{0,2}}?(?:\w+))\b.*?\b(?:in|within|from)\s+(?:the\s+)?(?:provided\s+)?{_DOCS}",
+    rf"\b(?:nothing|no\s+\w+){_FEW_WORDS}\W+(?:in|within|from)\s+(?:the\s+)?(?:provided\s+)?{_DOCS}",
     # "..., but do not specify how many": the documents' verbs, subject left out
     rf"^\W*(?:(?:do|does|did)\s+not|don't|doesn't|didn't)\s+(?:\w+\s+)?(?:mention|specify|say|state|indicate|detail"
     rf"|clarify|name)\b",
@@ -222,7 +245,13 @@ _GROUNDING = re.compile("|".join([
     r"(?:given|provided|available|found|located))\b|\W*$)",
     rf"\b{_DOCS}{_DOC_GAP}\s+(?:is|are)\s+silent\b",
     rf"\bnone\s+of\s+(?:the\s+)?(?:provided\s+)?{_DOCS}",
-    rf"\bnot\s+(?:something|anything)\b.*\b{_DOCS}",
+    rf"{_NOT}\s+(?:something|anything){_FEW_WORDS}\W+(?:{_DOCS}|find|found|see|locate|answer)\b",
+    # short declines: "That's not covered.", "It doesn't say.", "No relevant information found."
+    rf"{_NOT}\s+(?:\w+\s+)?(?:covered|addressed|mentioned|specified|stated|documented|included)\W*$",
+    r"^\W*(?:it|that|this|they)\s+(?:does\s+not|doesn't|do\s+not|don't)\s+(?:say|specify|mention|state)\b",
+    r"\b(?:outside|beyond)\s+(?:the\s+)?scope\b",
+    r"\bno\s+(?:relevant\s+|matching\s+)?(?:information|info|results?|data|answer|details?)\s+(?:was\s+|were\s+)?"
+    r"found\b",
     rf"{_NOT}\s+(?:\w+\s+)?(?:in|within|part\s+of|among|from)\s+(?:the\s+|any\s+of\s+the\s+|these\s+|those\s+)?"
     rf"(?:provided\s+|given\s+|available\s+|retrieved\s+)?{_DOCS}",
     r"\b(?:answer|information|info|details?)\b(?:\s+\w+){0,4}?\s+(?:is|are|was|were)(?:\s+not|n't)\s+"
@@ -282,7 +311,8 @@ class _Tok:
     kind: str   # "num" | "time" | "iso" | "word" | "other"
 
 
-_TOKEN = re.compile(r"(?P<iso>\d{4}-\d{1,2}-\d{1,2})|(?P<time>\d{1,2}:\d{2})"
+# "code": an identifier such as "P2", "v2" or "IP67", one word, so that its digits are not a quantity
+_TOKEN = re.compile(r"(?P<iso>\d{4}-\d{1,2}-\d{1,2})|(?P<time>\d{1,2}:\d{2})|(?P<code>[^\W\d_]+\d\w*)"
                     r"|(?P<num>\d+(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?:st|nd|rd|th)?"
                     r"|(?P<word>[^\W\d_]+(?:['-][^\W\d_]+)*)|(?P<other>[^\w\s])")
 
@@ -297,8 +327,9 @@ def _tokenize(text: str) -> list[_Tok]:
     for m in _TOKEN.finditer(text):
         kind = m.lastgroup or "other"
         raw = m.group(kind) if kind != "num" else m.group(0)
-        if kind == "word" and "-" in raw and raw.split("-")[0].lower() in _NUMBER_LEXICON:
-            # "twenty-five", "three-year": number parts read as separate words
+        kind = "word" if kind == "code" else kind
+        if kind == "word" and "-" in raw:
+            # "twenty-five", "three-year", "sign-on": parts read as separate words, as people also write them
             out += [_Tok(p, _fold(p), "word") for p in raw.split("-") if p]
             continue
         low = _fold(raw)
@@ -454,6 +485,16 @@ def _is_quantity_word(toks: list[_Tok], i: int, end: int, bare: bool) -> bool:
     return prev in _DETERMINERS or nxt is None or (nxt.kind == "word" and nxt.low not in _STOPWORDS)
 
 
+_TIME_UNITS = frozenset({"second", "minute", "hour", "day", "week", "month", "year"})
+
+
+def _article_quantity(toks: list[_Tok], i: int) -> bool:
+    """"a week", "an hour" mean one, unless a rate follows a quantity ("25 days a year")."""
+    if toks[i].low not in ("a", "an") or i + 1 >= len(toks) or _canonical_unit(toks[i + 1].low) not in _TIME_UNITS:
+        return False
+    return not (i and _canonical_unit(toks[i - 1].low) in _KNOWN_UNITS | _TIME_UNITS)
+
+
 def _canonical_unit(word: str) -> str:
     if word in _UNIT_ALIASES:
         return _UNIT_ALIASES[word]
@@ -464,6 +505,16 @@ def _canonical_unit(word: str) -> str:
 
 
 def _unit_after(toks: list[_Tok], j: int) -> tuple[str | None, int]:
+    unit, end = _unit_word_after(toks, j)
+    if unit == "degree" and end < len(toks) and toks[end].low in _SCALE_NAMES:  # "21°C", "21 degrees Celsius"
+        return "degree " + _SCALE_NAMES[toks[end].low], end + 1
+    return unit, end
+
+
+_SCALE_NAMES = {"c": "c", "celsius": "c", "f": "f", "fahrenheit": "f"}
+
+
+def _unit_word_after(toks: list[_Tok], j: int) -> tuple[str | None, int]:
     """The unit written after a number, skipping adjectives ("25 working days") and hyphens ("25-day")."""
     first_noun = None
     for k in range(j, min(j + 4, len(toks))):
@@ -479,7 +530,8 @@ def _unit_after(toks: list[_Tok], j: int) -> tuple[str | None, int]:
         unit = _canonical_unit(tok.low)
         if unit in _KNOWN_UNITS:
             return unit, k + 1
-        if first_noun is None and tok.low not in _MONTHS and _weekday(tok) is None:
+        if (first_noun is None and tok.low not in _MONTHS and _weekday(tok) is None and tok.low not in _NOT_UNITS
+                and not tok.low.endswith(("ed", "ing"))):
             first_noun = (unit, k + 1)
     return first_noun if first_noun else (None, j)
 
@@ -494,6 +546,8 @@ def _read_number(toks: list[_Tok], i: int, bare: bool) -> tuple[_Value, int] | N
         tok = toks[i]
     if tok.kind == "num":
         number, j = _number(tok), i + 1
+    elif _article_quantity(toks, i):  # "lasts a week"
+        number, j = 1.0, i + 1
     else:
         words = _read_number_words(toks, i)
         if not words or not _is_quantity_word(toks, i, words[1], bare):
@@ -502,11 +556,15 @@ def _read_number(toks: list[_Tok], i: int, bare: bool) -> tuple[_Value, int] | N
     if j < len(toks) and toks[j].low in _SCALES:  # "1.2 million"
         number, j = number * _SCALES[toks[j].low], j + 1
     unit, end = (currency, j) if currency else _unit_after(toks, j)
+    if unit in ("eur", "usd", "gbp") and re.fullmatch(r"\d{1,3}(?:\.\d{3})+", tok.text):
+        number = float(tok.text.replace(".", ""))  # "€1.200": European thousands, money has no 3 decimals
     start = i - (currency is not None)
     return _value("num", (number, unit), toks, start, end), end
 
 
 def _weekday(tok: _Tok) -> int | None:
+    if tok.text[:1].isupper() and tok.low in _WEEKDAY_ABBR:  # "Tue and Thu"; lowercase "sat" is a verb
+        return _WEEKDAY_ABBR[tok.low]
     return _WEEKDAYS.get(tok.low[:-1] if tok.low.endswith("s") else tok.low)  # "Tuesdays" is "Tuesday"
 
 
@@ -523,7 +581,9 @@ def _read_weekday(toks: list[_Tok], i: int) -> tuple[_Value, int] | None:
 
 
 def _capitalised(tok: _Tok) -> bool:
-    return (tok.kind == "word" and tok.text[0].isupper() and tok.low not in _STOPWORDS
+    """A word that may be (part of) a name: capitalised, or an identifier such as "welcome2024"."""
+    named = tok.text[0].isupper() or any(c.isdigit() for c in tok.text)
+    return (tok.kind == "word" and named and tok.low not in _STOPWORDS
             and tok.low not in _NOT_NAMES and tok.low not in _MONTHS and _weekday(tok) is None
             and tok.low not in _NUMBER_LEXICON)
 
@@ -601,7 +661,7 @@ def _same_number(a: tuple, b: tuple) -> bool:
 
 
 def _contains(seq: tuple, sub: tuple) -> bool:
-    return any(seq[k:k + len(sub)] == sub for k in range(len(seq) - len(sub) + 1))
+    return any(_same_words(seq[k:k + len(sub)], sub) for k in range(len(seq) - len(sub) + 1))
 
 
 def _states(v: _Value, gold: _Value) -> bool:
@@ -701,10 +761,20 @@ _YES_NO_QUESTION = re.compile(r"^\s*(?:is|are|was|were|do|does|did|can|could|wil
                               r"|may|might|must)\b", re.I)
 
 
+def _strip_list_markers(text: str) -> str:
+    """"1) 25 days", "1. ...\n2. ...", "- ...": a list's numbering is not a value. "N." counts as a marker
+    only in a list of several lines, so that a bare "27. That's all." keeps its number."""
+    text = re.sub(r"^[ \t]*(?:[-*•]|\d{1,2}\))[ \t]+", "", text, flags=re.M)
+    if len(re.findall(r"^[ \t]*\d{1,2}\.[ \t]", text, flags=re.M)) > 1:
+        text = re.sub(r"^[ \t]*\d{1,2}\.[ \t]+", "", text, flags=re.M)
+    return text
+
+
 def _prepare(text: str) -> str:
-    text = strip_citations(text)
+    text = _strip_list_markers(strip_citations(text))
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
     text = re.sub(r"\b([ap])\.\s?m\.", r"\1m", text, flags=re.I)  # "9 a.m." -> "9 am"
+    text = re.sub(r"\b([A-Z])\.\s?(?=[A-Z])", r"\1 ", text)  # initials: "J. R. Smith", "J.K. Rowling"
     # abbreviation dots are not sentence ends
     return re.sub(r"\b(Mr|Mrs|Ms|Dr|Prof|St|approx|e\.g|i\.e|vs)\.", lambda m: m.group(1).replace(".", ""), text)
 
@@ -746,9 +816,19 @@ def _read_answer(answer: str, abstain_phrase: str | None) -> _Reading:
         body = " ".join(_HEDGES.sub(" ", ",".join(kept)).split())
         toks = _tokenize(body)
         if any(t.kind != "other" for t in toks):
-            values = [replace(v, negated=_negated(toks, v.start, v.end)) for v in _read_values(toks, _bare(toks))]
+            values = _mark_denied(toks, _read_values(toks, _bare(toks)))
             clauses.append(_Clause(body, toks, values))
     return _Reading(clauses, declined, grounding, _words(_tokenize(prepared)))
+
+
+def _mark_denied(toks: list[_Tok], values: list[_Value]) -> list[_Value]:
+    """Mark the values the clause negates or says were superseded."""
+    supersedes = bool(_SUPERSEDE_WORDS & {t.low for t in toks})  # a cheap test first: long answers stay fast
+    out = []
+    for v in values:
+        denied = _negated(toks, v.start, v.end) or (supersedes and _superseded(toks, v.start, v.end))
+        out.append(replace(v, negated=True) if denied else v)
+    return out
 
 
 def _words(toks: list[_Tok]) -> tuple[str, ...]:
@@ -827,11 +907,41 @@ def _negated(toks: list[_Tok], start: int, end: int) -> bool:
             and after[1] in ("not", "never") and after[2:3] != ["only"])
 
 
+_FORMER = frozenset({"formerly", "previously", "former", "ex", "earlier"})
+_MOVES = frozenset({"moved", "relocated", "changed", "switched", "transferred", "shifted", "went"})
+_SUPERSEDE_WORDS = _FORMER | {"from", "until", "used", "before"}
+
+
+def _superseded(toks: list[_Tok], start: int, end: int) -> bool:
+    """A value said as a former one, which a current one replaced: "formerly X", "moved from X to Y",
+    "X was the CFO until 2022", "X led it before", "X used to lead it". It is denied, like a negated value.
+    Looks at a few words either side only, so that reading an answer stays linear in its length."""
+    before = [t.low for t in toks[max(0, start - 4):start]]
+    after = [t.low for t in toks[end:end + 6]]
+    if set(before[-3:]) & _FORMER:
+        return True
+    if before[-1:] == ["from"] and set(before) & _MOVES and {"to", "into"} & set(after):
+        return True
+    if any(w == "until" and _year_at(toks, end + k + 1) for k, w in enumerate(after)):
+        return True
+    if any(w == "used" and after[k + 1:k + 2] == ["to"] for k, w in enumerate(after)):
+        return True
+    words = [w for w in after if w[0].isalnum()]
+    past = any(w in ("was", "were") or w.endswith("ed") for w in words)
+    clause_end = end + 6 >= len(toks) or toks[end + 6].kind == "other"
+    return past and clause_end and bool(words) and words[-1] in ("before", "previously", "formerly", "earlier")
+
+
 def _spans(toks: list[_Tok], words: tuple) -> list[tuple[int, int]]:
     """Where a gold's words occur in a clause (any case)."""
-    lows = [t.low for t in toks]
+    lows = tuple(t.low for t in toks)
     n = len(words)
-    return [(k, k + n) for k in range(len(lows) - n + 1) if tuple(lows[k:k + n]) == words]
+    return [(k, k + n) for k in range(len(lows) - n + 1) if _same_words(lows[k:k + n], words)]
+
+
+def _same_words(a: tuple, b: tuple) -> bool:
+    """Word for word, an initial standing for any word it begins ("J R Smith" is "John R Smith")."""
+    return len(a) == len(b) and all(x == y or (min(len(x), len(y)) == 1 and x[0] == y[0]) for x, y in zip(a, b))
 
 
 def _gold_status(reading: _Reading, gold: _Gold) -> tuple[bool, bool]:
@@ -839,7 +949,8 @@ def _gold_status(reading: _Reading, gold: _Gold) -> tuple[bool, bool]:
     found: list[list[bool]] = []  # per gold part: the negation of each occurrence
     for gv in gold.values:
         if gv.kind == "name":  # by its words, since a name need not be capitalised in the answer
-            found.append([_negated(c.toks, s, e) for c in reading.clauses for s, e in _spans(c.toks, gv.key)])
+            found.append([_negated(c.toks, s, e) or _superseded(c.toks, s, e)
+                          for c in reading.clauses for s, e in _spans(c.toks, gv.key)])
         else:
             found.append([v.negated for c in reading.clauses for v in c.values if _states(v, gv)])
     for stem in gold.stems:
@@ -862,23 +973,67 @@ def _in_order(reading: _Reading, stems: tuple[str, ...]) -> bool:
 
 
 def _competitors(reading: _Reading, q: _Question, golds: list[_Gold]) -> list[_Value]:
-    """Asserted values of the gold's kind that no gold agrees with (question values excepted), in clauses
-    that answer the question: a value in a side fact ("...; phones every two years") is not a candidate."""
+    """Asserted values of the gold's kind that no gold agrees with (question values excepted), offered as
+    answers: in a clause that states the gold, only values in the answer slot before it or coordinated with
+    it ("20-25 days", "25 or 27 days") compete, not those qualifying something else ("25 days, plus 2 days
+    for volunteering", "founded in 2012 and went public in 2020"); in other clauses, those of a clause about
+    what was asked ("...; phones every two years" is a side fact)."""
     gold_values = [v for g in golds for v in g.values]
     kinds = {v.kind for v in gold_values}
     out = []
     for clause in reading.clauses:
-        if not (_on_topic(clause, q) or _mentions_gold(clause, golds)):
+        spans = _gold_spans(clause, gold_values)
+        if not (spans or _on_topic(clause, q) or _mentions_gold(clause, golds)):
             continue
         if _first_word(clause) in ("or", "either"):  # "Porto. Or maybe Lisbon.": the list goes on
             out += [v for v in clause.values if v.kind == "name" and not _in_question(v, q)
                     and not any(_states(v, g) for g in gold_values)]
         for v in clause.values:
-            if v.kind in kinds - {"name"} and not v.negated and not _in_question(v, q) and _competes(v, gold_values):
+            if (v.kind in kinds - {"name"} and not v.negated and not _in_question(v, q)
+                    and _competes(v, gold_values) and (not spans or _offered(clause, v, spans, q))):
                 out.append(v)
         if "name" in kinds:
             out += _listed_names(clause, q, [v.key for v in gold_values if v.kind == "name"])
     return out
+
+
+def _gold_spans(clause: _Clause, gold_values: list[_Value]) -> list[tuple[int, int]]:
+    """Where the clause states a gold value."""
+    spans = [s for gv in gold_values if gv.kind == "name" for s in _spans(clause.toks, gv.key)]
+    spans += [(v.start, v.end) for v in clause.values if not v.negated and any(_states(v, gv) for gv in gold_values)]
+    return sorted(spans)
+
+
+# Words that coordinate values into alternatives or a range.
+_ALTERNATIVE_LINKS = frozenset({",", "or", "and", "nor", "/", "to", "-", "–", "until", "till", "either", "between"})
+_RANGE_LINKS = frozenset({"to", "-", "–", "until", "till"})
+_START_QUESTION = re.compile(r"\b(?:open|opens|start|starts|begin|begins)\b", re.I)
+_END_QUESTION = re.compile(r"\b(?:close|closes|end|ends|finish|finishes)\b", re.I)
+
+
+def _offered(clause: _Clause, v: _Value, spans: list[tuple[int, int]], q: _Question) -> bool:
+    """Is v, in a clause that states the gold, offered as another answer: before the gold, or coordinated
+    with it through a chain of values? A range's other end is no rival when the question asks for its
+    start or its end ("From 9am to 6pm" for "When does the office open?")."""
+    if v.start < spans[0][0]:
+        return not (_END_QUESTION.search(q.text) and _linked(clause, v.end, spans[0][0]) <= _RANGE_LINKS)
+    if _START_QUESTION.search(q.text) and _linked(clause, spans[-1][1], v.start) <= _RANGE_LINKS:
+        return False
+    items = sorted({(s, e) for s, e in spans} | {(u.start, u.end) for u in clause.values})
+    k = items.index((v.start, v.end))
+    while k > 0:  # walk back along the chain of coordinated values to a gold mention
+        if items[k - 1] in spans:
+            return bool(_linked(clause, items[k - 1][1], items[k][0]) <= _ALTERNATIVE_LINKS)
+        if not _linked(clause, items[k - 1][1], items[k][0]) <= _ALTERNATIVE_LINKS:
+            return False
+        k -= 1
+    return False
+
+
+def _linked(clause: _Clause, end: int, start: int) -> frozenset[str]:
+    """The words between two values; {"?"} when nothing is between them, which links nothing."""
+    between = frozenset(t.low for t in clause.toks[end:start])
+    return between or frozenset({"?"})
 
 
 _LINKS = frozenset({",", "or", "and", "/", "either", "nor", "&", "vs", "versus", "not", "rather", "than", "instead",
@@ -934,7 +1089,8 @@ def _on_topic(clause: _Clause, q: _Question) -> bool:
     word with the question?"""
     if not q.text.strip() or _first_word(clause) in _YES | _NO | {"or", "either"}:
         return True
-    return not _content_stems(_outside(clause.toks, clause.values)) or bool(_content_stems(clause.toks) & q.stems)
+    unit = {_stem(q.unit)} if q.unit else set()  # "Up to 5 days can be carried over" is not about leave days
+    return not _content_stems(_outside(clause.toks, clause.values)) or bool(_content_stems(clause.toks) & q.stems - unit)
 
 
 def _in_question(v: _Value, q: _Question) -> bool:
@@ -962,7 +1118,7 @@ def _is_claim(clause: _Clause, q: _Question, kinds: frozenset[str] | set[str], d
     if _ADVICE.match(clause.text):
         return False
     if any(v.kind in kinds and not _in_question(v, q) for v in clause.values):
-        return True
+        return not (declined and _side_fact(clause, q))
     if _REPORT.match(clause.text):
         return False
     stems = _content_stems(clause.toks)
@@ -971,6 +1127,13 @@ def _is_claim(clause: _Clause, q: _Question, kinds: frozenset[str] | set[str], d
     if not stems & q.stems:
         return False
     return q.yes_no or bool(stems - q.stems) or _has_negator(clause.toks)
+
+
+def _side_fact(clause: _Clause, q: _Question) -> bool:
+    """Beside a decline, a clause with its own subject that shares no content word with the question ("The
+    travel policy covers mileage at €0.36/km") tells something else; "It might be Joana" has no subject."""
+    stems = _content_stems(_outside(clause.toks, clause.values))
+    return bool(q.text.strip() and len(stems) > 1 and not stems & q.stems)  # "try X" is no subject and verb
 
 
 def _claims(reading: _Reading, q: _Question, kinds: frozenset[str] | set[str]) -> bool:
@@ -985,8 +1148,15 @@ def _stance(reading: _Reading, q: _Question) -> str | None:
             if word in _YES | _NO:
                 return "yes" if word in _YES else "no"
         if q.yes_no and _is_claim(clause, q, q.kinds, reading.declined):
-            return "no" if _has_negator(clause.toks) else "yes"
+            return "no" if _denies(clause) else "yes"
     return None
+
+
+def _denies(clause: _Clause) -> bool:
+    """A negation of the clause's main predicate. Negators after a comma ("..., no receipts needed",
+    "..., no exceptions") or in a "without" phrase ("... without approval") qualify it instead."""
+    head = itertools.takewhile(lambda t: t.low not in (",", "—", "–"), clause.toks)
+    return any(_is_negator(t) and t.low != "without" for t in head)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1036,7 +1206,8 @@ def judge_gold(golds: list[str]) -> str:
 def parse_judge(text: str) -> str | None:
     """"correct" / "incorrect" / "abstained" from the judge's reply ("A", "B) INCORRECT", "NOT_ATTEMPTED");
     None when it names no label."""
-    head = text.strip()
+    head = re.sub(r"^[\W_]*(?:the\s+)?(?:answer|grade|label|verdict|judgement|judgment)(?:\s+is)?\s*[:=\-]?\s*", "",
+                  text.strip(), flags=re.I)  # "Answer: B", "Grade: C", "The answer is A) CORRECT"
     word = re.match(r"[\W_]*(NOT[_ ]ATTEMPTED|INCORRECT|CORRECT)\b", head, re.I)
     if word:
         return _JUDGE_LABELS[word.group(1).upper().replace(" ", "_")]

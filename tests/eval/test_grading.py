@@ -4,7 +4,9 @@ Questions and golds follow the demo handbook suite (Kestrel Labs); golds == [] i
 
 import pytest
 
-from adapt.eval.metrics import JUDGE_PROMPT, grade, is_abstention, judge_gold, parse_judge
+import time
+
+from adapt.eval.metrics import JUDGE_PROMPT, grade, judge_gold, parse_judge
 
 LEAVE = "How many days of paid vacation do full-time employees get per year?"
 LEAVE_GOLD = ["27", "27 days"]
@@ -17,6 +19,15 @@ PENSION = "Does Kestrel Labs match pension contributions?"
 PARENTAL = "How many weeks of parental leave does Kestrel Labs pay?"
 SIDE_FACT = "I can't answer from the documents, but requests go through the HR portal"
 DOGS = "May employees bring their dogs to the Porto office on Fridays?"
+OFFICES = "How many offices does the company have?"
+ANNUAL = "How many days of annual leave do employees get?"
+SLA = "What is the response SLA for P1 incidents?"
+EMPLOYEES = "How many employees does the company have?"
+CFO_SHORT = "Who is the CFO?"
+PLATFORM = "Who leads the platform team?"
+
+# Known misses of the lexical grader, kept with their true labels: slash dates and spelled-out clock times.
+KNOWN_GAP = pytest.mark.xfail(reason="not yet read by the lexical grader", strict=True)
 
 CASES = [
     # --- from the bug report
@@ -173,6 +184,99 @@ CASES = [
     ("What is the Wi-Fi password in the Porto office?", [], "There is no information about the Wi-Fi password.",
      "abstained"),
     ("How much does the Vinewatch station cost?", [], "", "abstained"),
+    # --- review 2: common declines (with and without a gold)
+    *[(OFFICES, golds, text, "abstained") for golds in ([], ["3"]) for text in (
+        "That's not covered.", "It doesn't say.", "No relevant information found.",
+        "This isn't something the handbook addresses.", "That's outside the scope of the handbook.",
+        "Hmm, that's not something I can find.", "Unfortunately, the handbook doesn't say", "Sorry, I couldn't find that",
+        "I don't know based on the provided information.", "The passages do not mention this.",
+        "This is not stated in the documents.", "I cannot answer that from the context.",
+        "There is no information about the CFO.", "Unknown.", "I have no idea.", "N/A",
+        "The passages don't contain that.")],
+    ("How much is the parking allowance?", [],
+     "I can't find a parking allowance in the handbook. The travel policy covers mileage at €0.36/km, though.",
+     "abstained"),
+    (OFFICES, [], "Paris", "incorrect"),
+    (OFFICES, [], "The knowledge base is Heron.", "incorrect"),
+    ("How do I request parental leave?", [], "Leave requests go through the HR portal.", "incorrect"),
+    # --- citation markers, list numbers and identifiers are not values
+    *[(ANNUAL, ["25 days"], text, "correct") for text in (
+        "25 days [Passage 1]", "According to passage 3, employees get 25 days.", "25 days [1-2]",
+        "Employees get 25 days of annual leave.[^1]", "Employees get 25 days of annual leave【1】",
+        "Employees get 25 days of annual leave (1).", "Employees get 25 days [doc 2].",
+        "Employees get 25 days (source 2).", "Per the handbook v2, employees get 25 days.",
+        "Employees get 25 days of annual leave (Leave Policy, p. 4).",
+        "1. Employees get 25 days of annual leave.\n2. Leave must be approved by your manager.",
+        "1) 25 days of annual leave",
+        "Employees get 25 days of annual leave. Source: 03-leave-policy.md (Leave policy > Annual leave)")],
+    (SLA, ["15 minutes"], "15 minutes for P1, 1 hour for P2.", "correct"),
+    (SLA, ["15 minutes"], "The SLA for P1 is 30 minutes.", "incorrect"),
+    ("Who must be told about a security incident first?", ["the CISO"],
+     "The CISO must be told first (12-security-incidents.md (Security incident handbook > Communication)).",
+     "correct"),
+    ("How many paid volunteering days does each employee get per year?", ["two", "two days"], "two paid [1]",
+     "correct"),
+    # --- side facts beside the answer are not candidates; alternatives offered as the answer are
+    (ANNUAL, ["25 days"], "You get 25 days off. Up to 5 days can be carried over.", "correct"),
+    (ANNUAL, ["25"], "25 days, plus 2 days for volunteering", "correct"),
+    (ANNUAL, ["25 days"], "25 days of leave, accrued at 2.08 days per month", "correct"),
+    ("When was it founded?", ["2012"], "It was founded in 2012 and went public in 2020.", "correct"),
+    ("When does the office open?", ["9 am"], "From 9am to 6pm.", "correct"),
+    ("How many weeks of parental leave are offered?", ["16"], "Sixteen weeks, fully paid for the first 8 weeks.",
+     "correct"),
+    (ANNUAL, ["25 days"], "20-25 days", "incorrect"),
+    (ANNUAL, ["25 days"], "Either 25 or 27 days.", "incorrect"),
+    (ANNUAL, ["25 days"], "20 to 25 days.", "incorrect"),
+    ("How long is the probation period?", ["six months"], "The probation lasts 3 months, extendable to 6 months.",
+     "incorrect"),
+    ("How long is the probation period?", ["six months"],
+     "Probation is 6 months; notice during probation is 2 weeks.", "correct"),
+    # --- count nouns do not make a different value; physical units do
+    (EMPLOYEES, ["250"], "There are 250 people.", "correct"),
+    (EMPLOYEES, ["250"], "The company employs 250 staff.", "correct"),
+    (EMPLOYEES, ["250 employees"], "250 people.", "correct"),
+    (EMPLOYEES, ["about 250"], "Around 250 people work there.", "correct"),
+    (EMPLOYEES, ["250"], "The company has 2,500 employees.", "incorrect"),
+    ("How many people are on the security team?", ["4"], "The security team has four engineers.", "correct"),
+    ("What is the maximum laptop weight?", ["1.8 kg"], "1800 g", "correct"),
+    ("What is the maximum laptop weight?", ["1.8 kg"], "1.8 g", "incorrect"),
+    ("What is the daily meal allowance?", ["€40"], "The allowance is $40.", "incorrect"),
+    ("How many weeks of parental leave are offered?", ["16 weeks"], "16 days.", "incorrect"),
+    # --- a gold stated as a former value, superseded by another
+    (CFO_SHORT, ["Maria Silva"], "Maria Silva was the CFO until 2022; the current CFO is Ana Pereira.", "incorrect"),
+    ("Where is the headquarters?", ["Lisbon"], "The headquarters moved from Lisbon to Porto in 2020.", "incorrect"),
+    ("Where is the headquarters?", ["Porto"], "The headquarters moved from Lisbon to Porto in 2020.", "correct"),
+    (PLATFORM, ["Priya Nair"], "Marco Rossi leads Platform now; Priya Nair led it before.", "incorrect"),
+    (PLATFORM, ["Marco Rossi"], "Marco Rossi leads Platform now; Priya Nair led it before.", "correct"),
+    ("What tool is used for expenses?", ["Concur"], "We use Concur (formerly Expensify).", "correct"),
+    ("Who founded the company?", ["J.K. Rowling"], "It was founded by J. K. Rowling.", "correct"),
+    ("What is the Wi-Fi password?", [], "I couldn't find it, but try 'welcome2024'.", "incorrect"),
+    # --- yes/no: only a negation of the main predicate says no
+    ("Can I work from abroad?", ["yes"], "You can work from abroad for up to 30 days without approval.", "correct"),
+    ("Can employees expense a home office chair?", ["yes"],
+     "Employees can expense a chair up to €300, no receipts needed.", "correct"),
+    ("Do I need a receipt for taxi rides?", ["yes"], "You need a receipt for every taxi ride, no exceptions.",
+     "correct"),
+    ("Is remote work allowed on Fridays?", ["yes"], "Employees are not allowed to work remotely on Fridays.",
+     "incorrect"),
+    ("Is remote work allowed on Fridays?", ["no"], "Remote work is never allowed on Fridays.", "correct"),
+    ("Is there a dress code?", ["no"], "No dress code applies, but please dress appropriately for client meetings.",
+     "correct"),
+    # --- smaller paraphrases
+    (CFO_SHORT, ["J. R. Smith"], "The CFO is John R. Smith.", "correct"),
+    ("Who wrote the report?", ["Dr. Anne Lee"], "The report was written by Anne Lee.", "correct"),
+    ("Who wrote the report?", ["Anne Lee"], "Dr. Anne Lee wrote it.", "correct"),
+    pytest.param("When is the company offsite?", ["March 3, 2024"], "The offsite is on 3/3/2024.", "correct", marks=KNOWN_GAP),
+    ("When is the company offsite?", ["March 3, 2024"], "The offsite is on 4/3/2024.", "incorrect"),
+    pytest.param("When is the company offsite?", ["March 30, 2024"], "The offsite is on 3/30/2024.", "correct", marks=KNOWN_GAP),
+    pytest.param("When does the office open?", ["9 am"], "The office opens at nine in the morning.", "correct", marks=KNOWN_GAP),
+    ("What is the on-call rotation length?", ["7 days"], "Each on-call rotation lasts a week.", "correct"),
+    ("What is the on-call rotation length?", ["one week"], "Each on-call rotation lasts a week.", "correct"),
+    ("What does SSO stand for?", ["single sign-on"], "single sign on", "correct"),
+    ("What temperature is the server room kept at?", ["21°C"], "21 degrees Celsius", "correct"),
+    ("Which days are office days?", ["Tuesdays and Thursdays"], "Tue and Thu.", "correct"),
+    ("What is the relocation allowance?", ["1,200 euros"], "€1.200", "correct"),
+    ("What is the relocation allowance?", ["1,200 euros"], "€12.000", "incorrect"),
 ]
 
 
@@ -183,7 +287,7 @@ def test_labelled_cases(question, golds, answer, expected):
 
 
 def test_enough_labelled_cases():
-    assert len(CASES) >= 40 and {c[3] for c in CASES} == {"correct", "incorrect", "abstained"}
+    assert len(CASES) >= 40 and {c[3] for c in CASES if isinstance(c, tuple) and len(c) == 4} == {"correct", "incorrect", "abstained"}
 
 
 def test_reasons_and_scores():
@@ -202,30 +306,8 @@ def test_reasons_and_scores():
 def test_recipe_abstain_phrase():
     assert grade("NO_ANSWER", ["Porto"], HEAD_OFFICE, abstain_phrase="NO_ANSWER").label == "abstained"
     assert grade("NO_ANSWER", ["Porto"], HEAD_OFFICE).label == "incorrect"
-    assert is_abstention("NO_ANSWER.", "NO_ANSWER")
+    assert grade("NO_ANSWER.", [], HEAD_OFFICE, abstain_phrase="NO_ANSWER").label == "abstained"
     assert grade("Lisbon. NO_ANSWER", [], HEAD_OFFICE, abstain_phrase="NO_ANSWER").label == "incorrect"
-
-
-@pytest.mark.parametrize("text", [
-    "I don't know based on the provided information.", "The passages do not mention this.",
-    "This is not stated in the documents.", "I cannot answer that from the context.",
-    "There is no information about the CFO.", "Unknown.", "", "I have no idea.", "N/A",
-    "The passages don't contain that.",
-])
-def test_abstentions_are_detected_in_paraphrase(text):
-    assert is_abstention(text)
-
-
-@pytest.mark.parametrize("text", ["Paris", "Employees get 27 days of paid vacation.", "The knowledge base is Heron.",
-                                  "No, Kestrel Labs does not provide pension matching.",
-                                  "The CFO is Maria Silva, but I'm not sure."])
-def test_answers_are_not_abstentions(text):
-    assert not is_abstention(text)
-
-
-def test_side_fact_is_an_abstention_only_against_the_question():
-    assert is_abstention(SIDE_FACT, question=PENSION)
-    assert not is_abstention("Leave requests go through the HR portal.", question="How do I request parental leave?")
 
 
 @pytest.mark.parametrize("reply,label", [
@@ -233,6 +315,7 @@ def test_side_fact_is_an_abstention_only_against_the_question():
     ("A) CORRECT", "correct"), ("NOT_ATTEMPTED", "abstained"), ("not attempted", "abstained"),
     ("INCORRECT", "incorrect"), ("  (C) NOT_ATTEMPTED\n", "abstained"), ("C.", "abstained"),
     ("The grade is INCORRECT.", "incorrect"), ("", None), ("banana", None), ("Maybe", None),
+    ("Answer: B", "incorrect"), ("Grade: C", "abstained"), ("The answer is A) CORRECT", "correct"), ("**B**", "incorrect"),
 ])
 def test_parse_judge(reply, label):
     assert parse_judge(reply) == label
@@ -244,3 +327,12 @@ def test_judge_prompt_renders_golds():
     assert judge_gold(["27", "27 days"]) == "any of: 27 | 27 days" and judge_gold(["Porto"]) == "Porto"
     for label in ("A) CORRECT", "B) INCORRECT", "C) NOT_ATTEMPTED"):
         assert label in prompt
+
+
+@pytest.mark.parametrize("answer", ["no " * 17000, "not mentioned " * 4000, "nothing " + "word " * 10000,
+                                    "x, " * 17000, "The " + "Big " * 12500 + "Office", "1 " * 25000])
+def test_long_answers_grade_in_linear_time(answer):
+    assert len(answer) >= 50_000
+    start = time.perf_counter()
+    grade(answer, ["25 days"], ANNUAL)
+    assert time.perf_counter() - start < 1.0  # was 15-30 s while a pattern rescanned the text
