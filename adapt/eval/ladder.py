@@ -112,9 +112,9 @@ def recommend(rows: list[dict[str, Any]], bar_text: str) -> dict[str, Any]:
                            f"95 % confidence{price}."}
     open_ = [c for c in checks if c["verdict"] == "inconclusive"]
     if open_:
-        hints = [f"{c['recipe']}: {what_decides(c)}" for c in open_ if what_decides(c)]
-        text = (f"No rung meets the bar with 95 % confidence. Inconclusive: {', '.join(c['recipe'] for c in open_)}"
-                + (f" ({'; '.join(hints)})" if hints else "") + ".")
+        named = [f"{c['recipe']} ({what_decides(c)} would decide)" if what_decides(c) else c["recipe"]
+                 for c in open_]
+        text = f"No rung meets the bar with 95 % confidence. Inconclusive: {', '.join(named)}."
     else:
         text = "No rung meets the bar: every rung fails it with 95 % confidence."
     return {**base, "recommended": None, "meets": False, "verdict": text}

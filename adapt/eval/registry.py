@@ -189,7 +189,7 @@ METRICS: list[Metric] = [
            "median end-to-end time of one request at concurrency 1 (retrieval included), after a warm-up batch; "
            "percentiles get a distribution-free order-statistic interval, unbounded above when too few requests "
            "were timed (a p95 needs 72)",
-           _pct("latency_ms", 50), bar="p50_ms", quantile=50),
+           _pct("latency_ms", 50), bar="p50_ms", terminal=True, quantile=50),
     Metric("latency_ms.p95", "p95", "ms", "lower", "95th percentile of the same per-request times",
            _pct("latency_ms", 95), bar="p95_ms", terminal=True, quantile=95),
     Metric("ttft_ms.p50", "TTFT p50", "ms", "lower", "median time to the first token at concurrency 1",

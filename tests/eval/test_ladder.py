@@ -47,7 +47,7 @@ def test_none_meets_is_inconclusive_with_a_size_estimate_and_warns_on_few_items(
     v = recommend(rows, "correct>=0.5,hallucination<=0.2")
     assert v["recommended"] is None and not v["meets"]
     assert all(c["verdict"] == "inconclusive" for c in v["checks"])
-    assert "Inconclusive: a, b" in v["verdict"] and "a: about" in v["verdict"]
+    assert "Inconclusive: a (about" in v["verdict"] and "would decide), b (about" in v["verdict"]
     assert "23 items" in v["warning"]
     # the terminal and report text carry percentages, never bare fractions
     text = v["checks"][0]["conditions"][0]["text"]
