@@ -139,6 +139,10 @@ def evaluate(recipes: list[Recipe], items: list[Item], out: str | Path, index: s
     unread = sum(1 for r in records if "judge_raw" in r and "lexical_grade" not in r)
     if unread:
         notes.append(f"the judge's reply could not be read for {unread} answer(s); they keep the lexical grade")
+    judged = {r["grade"] for r in records if "lexical_grade" in r}
+    if len(judged) == 1 and sum("lexical_grade" in r for r in records) >= 10:
+        notes.append(f"the judge gave every answer the same grade ({judged.pop()}): it is not telling answers "
+                     "apart, so check the judge before trusting its grades")
     if len(items) < 100:
         notes.append(f"{len(items)} items: fewer than 100, so intervals are wide and small differences between "
                      "rungs are not significant")
