@@ -4,10 +4,19 @@ On disk an index is a symlink (`.adapt/index`) to one immutable build folder bes
 writes a new folder and swaps the link with one atomic rename, so a build killed at any moment
 leaves the previous index intact and answering. Rebuilds are incremental: chunks and vectors of
 files whose sha256 did not change are reused, deleted files drop out.
+
+One build at a time per index: a build holds an exclusive flock on `<index>.lock` beside the link
+from before it reads the previous build until it has collected the garbage, and a second build
+fails at once (a UserError naming the lock) rather than waiting. Two builds interleaving would each
+lend from, swap and garbage-collect the same builds, which destroyed indexes. flock, unlike an
+O_EXCL lock file, is released by the kernel when its holder dies, so a SIGKILLed build leaves no
+stale lock to remove by hand.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import importlib.util
 import json
 import logging
@@ -17,14 +26,14 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from adapt.artifacts import versions, write_json
 from adapt.errors import UserError
 from adapt.rag.chunking import Chunk, chunk_document
-from adapt.rag.loaders import load_file, sha256, walk
+from adapt.rag.loaders import check_file, load_file, sha256, walk
 
 log = logging.getLogger(__name__)
 HNSW_THRESHOLD = 20_000  # below this an exact search is fast enough and perfect
@@ -122,87 +131,116 @@ def build_index(docs: str | Path, index: str | Path = ".adapt/index", embedder: 
         raise UserError(f"{link} exists and is not an adapt index (an adapt index is a symlink to a build folder)")
     if chunk_overlap >= chunk_size:
         raise UserError("--chunk-overlap must be smaller than --chunk-size")
-    report = BuildReport(index=str(link))
-    emb = Embedder(embedder, embedder_model)
-    size = min(chunk_size, emb.max_seq_length - 16)  # room for special tokens and the heading line
-    if size < chunk_size:
-        warn(f"chunk size {chunk_size} exceeds what {embedder} reads ({emb.max_seq_length} tokens); using {size}")
+    link.parent.mkdir(parents=True, exist_ok=True)
+    with _build_lock(link) as locked_at:
+        report = BuildReport(index=str(link))
+        emb = Embedder(embedder, embedder_model)
+        size = min(chunk_size, emb.max_seq_length - 16)  # room for special tokens and the heading line
+        if size < chunk_size:
+            warn(f"chunk size {chunk_size} exceeds what {embedder} reads ({emb.max_seq_length} tokens); using {size}")
 
-    # what the previous build can lend us: same embedder and chunking, same file hash
-    prev: dict[str, tuple[str, list[dict], np.ndarray]] = {}
-    old = _load_previous(link)
-    if old is not None:
-        m = old["manifest"]
-        if (m["embedder"], m["chunk_size"], m["chunk_overlap"]) == (embedder, size, chunk_overlap):
-            by_file: dict[str, list[int]] = {}
-            for i, c in enumerate(old["chunks"]):
-                by_file.setdefault(c["file"], []).append(i)
-            for f, sha in m["files"].items():
-                rows = by_file.get(f, [])
-                prev[f] = (sha, [old["chunks"][i] for i in rows], old["vectors"][rows])
-        else:
-            warn("embedder or chunking changed since the last build: re-embedding everything")
+        # what the previous build can lend us: same embedder and chunking, same file hash
+        prev: dict[str, tuple[str, list[dict], np.ndarray]] = {}
+        old = _load_previous(link)
+        if old is not None:
+            m = old["manifest"]
+            if (m["embedder"], m["chunk_size"], m["chunk_overlap"]) == (embedder, size, chunk_overlap):
+                by_file: dict[str, list[int]] = {}
+                for i, c in enumerate(old["chunks"]):
+                    by_file.setdefault(c["file"], []).append(i)
+                for f, sha in m["files"].items():
+                    rows = by_file.get(f, [])
+                    prev[f] = (sha, [old["chunks"][i] for i in rows], old["vectors"][rows])
+            else:
+                warn("embedder or chunking changed since the last build: re-embedding everything")
 
-    files: dict[str, str] = {}
-    chunks: list[dict] = []
-    vectors: list[np.ndarray] = []
-    new_chunks: list[Chunk] = []
-    for path in walk(docs):
-        rel = path.relative_to(docs).as_posix()
-        try:
-            raw = path.read_bytes()  # read once: hashed here, parsed below if it changed
-            if rel in prev and prev[rel][0] == sha256(raw):
-                files[rel] = prev[rel][0]
-                chunks.extend(prev[rel][1])
-                vectors.append(prev[rel][2])
-                report.unchanged += 1
+        files: dict[str, str] = {}
+        chunks: list[dict] = []
+        vectors: list[np.ndarray] = []
+        new_chunks: list[Chunk] = []
+        for path in walk(docs):
+            rel = path.relative_to(docs).as_posix()
+            try:
+                check_file(path, docs)  # before reading: a link out of docs, or a huge file
+                raw = path.read_bytes()  # read once: hashed here, parsed below if it changed
+                if rel in prev and prev[rel][0] == sha256(raw):
+                    files[rel] = prev[rel][0]
+                    chunks.extend(prev[rel][1])
+                    vectors.append(prev[rel][2])
+                    report.unchanged += 1
+                    continue
+                src = load_file(path, rel, raw)
+            except (ValueError, OSError) as e:
+                report.skipped.append((rel, str(e)))
+                warn(f"skipped {rel}: {e}")
                 continue
-            src = load_file(path, rel, raw)
-        except (ValueError, OSError) as e:
-            report.skipped.append((rel, str(e)))
-            warn(f"skipped {rel}: {e}")
-            continue
-        files[rel] = src.sha256
-        report.embedded_files += 1
-        for d in src.documents:
-            new_chunks.extend(chunk_document(d, emb.tokenizer, size, chunk_overlap))
-    report.deleted = len(set(prev) - set(files))
-    report.files = len(files)
-    if not files:
-        raise UserError(f"nothing indexable in {docs} ({len(report.skipped)} file(s) skipped)")
+            files[rel] = src.sha256
+            report.embedded_files += 1
+            for d in src.documents:
+                new_chunks.extend(chunk_document(d, emb.tokenizer, size, chunk_overlap))
+        report.deleted = len(set(prev) - set(files))
+        report.files = len(files)
+        if not files:
+            raise UserError(f"nothing indexable in {docs} ({len(report.skipped)} file(s) skipped)")
 
-    t1 = time.perf_counter()
-    if new_chunks:
-        vectors.append(emb.encode([c.embed_text() for c in new_chunks], progress=progress))
-        chunks.extend(c.to_dict() for c in new_chunks)
-    report.embed_seconds = time.perf_counter() - t1
-    report.embedded_chunks = len(new_chunks)
-    vecs = np.concatenate(vectors) if vectors else np.zeros((0, emb.dim), np.float32)
-    if len(chunks) == 0:
-        raise UserError(f"no text to index in {docs}")
-    kind = index_type if index_type != "auto" else ("hnsw" if len(chunks) >= HNSW_THRESHOLD else "flat")
-    report.chunks, report.index_type = len(chunks), kind
+        t1 = time.perf_counter()
+        if new_chunks:
+            vectors.append(emb.encode([c.embed_text() for c in new_chunks], progress=progress))
+            chunks.extend(c.to_dict() for c in new_chunks)
+        report.embed_seconds = time.perf_counter() - t1
+        report.embedded_chunks = len(new_chunks)
+        vecs = np.concatenate(vectors) if vectors else np.zeros((0, emb.dim), np.float32)
+        if len(chunks) == 0:
+            raise UserError(f"no text to index in {docs}")
+        kind = index_type if index_type != "auto" else ("hnsw" if len(chunks) >= HNSW_THRESHOLD else "flat")
+        report.chunks, report.index_type = len(chunks), kind
 
-    manifest = {
-        "format": FORMAT, "embedder": embedder, "dim": emb.dim, "chunk_size": size, "chunk_overlap": chunk_overlap,
-        "index_type": kind, "docs": str(docs.resolve()), "files": files, "counts": {
-            "files": len(files), "chunks": len(chunks), "skipped": len(report.skipped)},
-        "skipped": dict(report.skipped), "versions": versions(),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    _write_build(link, manifest, chunks, vecs, kind)
-    report.seconds = time.perf_counter() - t0
-    manifest["build_seconds"] = round(report.seconds, 3)
-    # What building from scratch costs (the one-off cost every rung reading the index carries): an
-    # incremental build that reused files is cheaper than that, so it keeps the earlier figure.
-    prev_m = (old or {}).get("manifest", {})
-    before = prev_m.get("full_build_seconds", prev_m.get("build_seconds", 0.0)) if report.unchanged else 0.0
-    manifest["full_build_seconds"] = round(max(before, report.seconds), 3)
-    write_json(link / "manifest.json", manifest)  # inside the new build folder, through the link
-    return report
+        manifest = {
+            "format": FORMAT, "embedder": embedder, "dim": emb.dim, "chunk_size": size, "chunk_overlap": chunk_overlap,
+            "index_type": kind, "docs": str(docs.resolve()), "files": files, "counts": {
+                "files": len(files), "chunks": len(chunks), "skipped": len(report.skipped)},
+            "skipped": dict(report.skipped), "versions": versions(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+
+        def stamp(m: dict) -> None:
+            """Timings go into the manifest inside the build folder before the swap: once the link
+            points at a build, that build is never written again (another build may be reading it)."""
+            report.seconds = time.perf_counter() - t0
+            m["build_seconds"] = round(report.seconds, 3)
+            # What building from scratch costs (the one-off cost every rung reading the index carries): an
+            # incremental build that reused files is cheaper than that, so it keeps the earlier figure.
+            prev_m = (old or {}).get("manifest", {})
+            before = prev_m.get("full_build_seconds", prev_m.get("build_seconds", 0.0)) if report.unchanged else 0.0
+            m["full_build_seconds"] = round(max(before, report.seconds), 3)
+
+        _write_build(link, manifest, chunks, vecs, kind, stamp=stamp, locked_at=locked_at)
+        return report
 
 
-def _write_build(link: Path, manifest: dict, chunks: list[dict], vectors: np.ndarray, kind: str) -> None:
+@contextlib.contextmanager
+def _build_lock(link: Path) -> Iterator[float]:
+    """Hold the index's build lock; yields the time it was taken. The lock file stays: removing it
+    would let a third build lock a new file while the second still holds the old one."""
+    lock = link.parent / f"{link.name}.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(f"another `adapt rag build` is writing {link} (it holds {lock}): wait for it to "
+                            f"finish. The lock is released when that build exits, even if it is killed, so "
+                            f"it is never stale; `fuser {lock}` shows the process holding it") from None
+        yield time.time()
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
+def _write_build(link: Path, manifest: dict, chunks: list[dict], vectors: np.ndarray, kind: str,
+                 stamp: Callable[[dict], None] | None = None, locked_at: float | None = None) -> None:
+    """Write a complete build folder, swap the link to it, collect garbage. `stamp` completes the
+    manifest (timings) just before it is written, last, into the still-private folder; `locked_at`:
+    when the caller took the build lock (see _collect_garbage)."""
     import bm25s
     import faiss
 
@@ -219,12 +257,15 @@ def _write_build(link: Path, manifest: dict, chunks: list[dict], vectors: np.nda
         bm25 = bm25s.BM25()
         bm25.index(_bm25_tokens([Chunk(**c).embed_text() for c in chunks]), show_progress=False)
         bm25.save(str(tmp / "bm25"))
+        if stamp is not None:
+            stamp(manifest)
         write_json(tmp / "manifest.json", manifest)
         for p in tmp.rglob("*"):
             if p.is_file():
                 with open(p, "rb") as fh:
                     os.fsync(fh.fileno())
         os.rename(tmp, build)
+        replaced = os.readlink(link) if link.is_symlink() else None
         # swap the link atomically: readers see the old build or the new one
         new_link = link.parent / f".{link.name}.link-{uuid.uuid4().hex[:6]}"
         os.symlink(build.name, new_link)
@@ -232,27 +273,43 @@ def _write_build(link: Path, manifest: dict, chunks: list[dict], vectors: np.nda
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _collect_garbage(link)
+    _collect_garbage(link, replaced, locked_at)
 
 
-def _collect_garbage(link: Path) -> None:
-    """Remove builds the link no longer points at, and leftovers of killed builds."""
+def _collect_garbage(link: Path, replaced: str | None, locked_at: float | None) -> None:
+    """Remove the build this swap replaced, and leftovers of killed builds: build folders and temp
+    links not named by the link and last touched before `locked_at`. Under the lock no other build
+    runs, so those can only be leftovers; the age test also spares a folder some writer not taking
+    the lock (an older adapt) is filling right now. Without `locked_at` only `replaced` goes."""
     current = os.readlink(link)
-    for p in link.parent.glob(f"{link.name}.build-*"):
-        if p.name != current:
+    if replaced and replaced != current and "/" not in replaced:
+        shutil.rmtree(link.parent / replaced, ignore_errors=True)
+    if locked_at is None:
+        return
+    for p in [*link.parent.glob(f"{link.name}.build-*"), *link.parent.glob(f".{link.name}.link-*")]:
+        try:
+            if p.name == current or p.lstat().st_mtime >= locked_at:
+                continue
+        except FileNotFoundError:
+            continue
+        if p.is_symlink() or not p.is_dir():
+            p.unlink(missing_ok=True)
+        else:
             shutil.rmtree(p, ignore_errors=True)
-    for p in link.parent.glob(f".{link.name}.link-*"):
-        p.unlink(missing_ok=True)
 
 
 def _load_previous(link: Path) -> dict | None:
     if not (link / "manifest.json").is_file():
         return None
     try:
-        return {"manifest": json.loads((link / "manifest.json").read_text()),
-                "chunks": _read_chunks(link), "vectors": np.load(link / "vectors.npy")}
+        old = {"manifest": json.loads((link / "manifest.json").read_text()),
+               "chunks": _read_chunks(link), "vectors": np.load(link / "vectors.npy")}
     except (OSError, ValueError, KeyError):
         return None
+    # lend nothing from a build this code cannot read, or whose rows do not line up: rebuild all
+    if old["manifest"].get("format") != FORMAT or len(old["chunks"]) != len(old["vectors"]):
+        return None
+    return old
 
 
 def _read_chunks(path: Path) -> list[dict]:
@@ -268,7 +325,12 @@ class Index:
         import faiss
 
         self.path, self.manifest, self.chunks, self.embedder = path, manifest, chunks, embedder
-        self.faiss = _to_gpu(faiss.read_index(str(path / "faiss.index")))
+        vectors = faiss.read_index(str(path / "faiss.index"))
+        # a row count off by one would not fail, it would answer with the wrong chunk's text
+        if vectors.ntotal != len(chunks):
+            raise UserError(f"the index at {path} is damaged: {len(chunks)} chunks but {vectors.ntotal} vectors; "
+                            f"rebuild it with `adapt rag build DOCS --index ...`")
+        self.faiss = _to_gpu(vectors)
         large = len(chunks) >= NUMBA_THRESHOLD and importlib.util.find_spec("numba") is not None
         self.bm25 = bm25s.BM25.load(str(path / "bm25"), override_params={"backend": "numba" if large else "numpy"},
                                     show_progress=False)
@@ -283,7 +345,14 @@ class Index:
             raise UserError(f"no index at {path}: build one with `adapt rag build DOCS --index {path}`")
         # resolve once, so a concurrent rebuild swapping the link cannot mix two builds
         path = path.resolve()
-        manifest = json.loads((path / "manifest.json").read_text())
+        try:
+            manifest = json.loads((path / "manifest.json").read_text())
+        except ValueError as e:
+            raise UserError(f"the index at {index} has an unreadable manifest ({e}): rebuild it") from None
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            found = manifest.get("format") if isinstance(manifest, dict) else None
+            raise UserError(f"the index at {index} has format {found!r}; this adapt reads format {FORMAT}: "
+                            f"rebuild it with `adapt rag build DOCS --index {index}`")
         if expect_embedder and expect_embedder != manifest["embedder"]:
             raise UserError(f"the index at {index} was built with embedder '{manifest['embedder']}', not "
                             f"'{expect_embedder}': query with the same embedder, or rebuild with "

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".jsonl"}
+# A build reads each file whole into memory; one stray disk image or log dump must not take the
+# machine down, and no document meant for retrieval is anywhere near this size.
+MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
 @dataclass
@@ -36,6 +39,18 @@ def walk(root: Path) -> list[Path]:
             continue
         out.append(p)
     return out
+
+
+def check_file(path: Path, root: Path) -> None:
+    """Raises ValueError with a one-line reason when `path` must not be read at all: a symlink
+    leading out of the documents folder (it would put e.g. /etc/passwd into the index and hand it to
+    anyone querying it), or a file over MAX_FILE_BYTES. Checked before the file is read."""
+    real, base = path.resolve(), root.resolve()
+    if not real.is_relative_to(base):
+        raise ValueError(f"links outside the documents folder (to {real})")
+    size = real.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ValueError(f"too large ({size / 2**20:.1f} MB; the limit is {MAX_FILE_BYTES / 2**20:.0f} MB)")
 
 
 def sha256(raw: bytes) -> str:

@@ -167,3 +167,92 @@ def test_large_index_uses_numba_bm25_with_the_same_ranking(tmp_path, embedder_mo
         got = index.lexical(q, 10)
         # random words tie often, and ties may come in another order: compare the scores
         assert np.allclose([s for _, s in got], scores[0], rtol=1e-4)
+
+
+def test_second_build_fails_at_once_while_the_lock_is_held(mixed_docs, tmp_path, embedder_model, cli):
+    """Two builds on one index used to interleave and could leave the link naming a deleted folder."""
+    import fcntl
+
+    idx = tmp_path / "idx"
+    build_index(mixed_docs, idx, progress=False, embedder_model=embedder_model)
+    before = os.readlink(idx)
+    with open(tmp_path / "idx.lock", "a") as held:  # what a running build holds
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(UserError, match=r"another `adapt rag build` is writing .*idx\.lock"):
+            build_index(mixed_docs, idx, progress=False, embedder_model=embedder_model)
+        code, _, err = cli("rag", "build", mixed_docs, "--index", idx)
+        assert code == 2 and "idx.lock" in err
+    assert os.readlink(idx) == before and [p.name for p in tmp_path.glob("idx.build-*")] == [before]
+    # released: the next build goes ahead
+    build_index(mixed_docs, idx, progress=False, embedder_model=embedder_model)
+    assert os.readlink(idx) != before
+
+
+def test_manifest_is_complete_before_the_swap_and_gc_spares_fresh_folders(mixed_docs, tmp_path, embedder_model,
+                                                                         monkeypatch):
+    idx = tmp_path / "idx"
+    build_index(mixed_docs, idx, progress=False, embedder_model=embedder_model)
+    old = os.readlink(idx)
+    # a folder some other writer is filling right now (touched after this build took the lock)
+    fresh = tmp_path / "idx.build-other.partial"
+    fresh.mkdir()
+    os.utime(fresh, (time.time() + 3600, time.time() + 3600))
+    stale = tmp_path / "idx.build-killed.partial"  # a killed build's leftover, older than the lock
+    stale.mkdir()
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    seen = {}
+    real_replace = os.replace
+
+    def spy(src, dst):
+        if os.fspath(dst) == os.fspath(idx):  # the swap: what will readers find behind the new link?
+            seen.update(json.loads((tmp_path / os.readlink(src) / "manifest.json").read_text()))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", spy)
+    (mixed_docs / "notes.txt").write_text("Plain notes: the ferry now leaves at 7 pm.\n")
+    build_index(mixed_docs, idx, progress=False, embedder_model=embedder_model)
+    assert seen["build_seconds"] > 0 and seen["full_build_seconds"] >= seen["build_seconds"]
+    assert json.loads((idx / "manifest.json").read_text()) == seen
+    assert fresh.is_dir() and not stale.exists() and not (tmp_path / old).exists()
+
+
+def test_unknown_format_or_mismatched_counts_fail_at_load(mixed_docs, tmp_path, embedder_model, cli):
+    idx = tmp_path / "idx"
+    build_index(mixed_docs, idx, progress=False, embedder_model=embedder_model)
+    manifest = json.loads((idx / "manifest.json").read_text())
+    (idx / "manifest.json").write_text(json.dumps({**manifest, "format": 99}))
+    with pytest.raises(UserError, match="format 99"):
+        Index.load(idx, embedder_model=embedder_model)
+    code, _, err = cli("rag", "query", "garage", "--index", idx)
+    assert code == 2 and "rebuild" in err
+    (idx / "manifest.json").write_text(json.dumps(manifest))
+    lines = (idx / "chunks.jsonl").read_text().splitlines(keepends=True)
+    (idx / "chunks.jsonl").write_text("".join(lines[:-1]))
+    with pytest.raises(UserError, match=f"{len(lines) - 1} chunks but {len(lines)} vectors"):
+        Index.load(idx, embedder_model=embedder_model)
+    # and a rebuild does not lend rows from the damaged build: every file is embedded again
+    assert build_index(mixed_docs, idx, progress=False, embedder_model=embedder_model).unchanged == 0
+    assert len(Index.load(idx, embedder_model=embedder_model).chunks) == len(lines)
+
+
+def test_links_out_of_docs_and_oversized_files_are_skipped_and_named(mixed_docs, tmp_path, embedder_model,
+                                                                  monkeypatch):
+    from adapt.rag import loaders
+
+    secret = tmp_path / "outside.md"
+    secret.write_text("# Secret\n\nThe root password is hunter2.\n")
+    (mixed_docs / "passwd.md").symlink_to(secret)
+    (mixed_docs / "alias.md").symlink_to(mixed_docs / "guide.md")  # inside docs: fine
+    monkeypatch.setattr(loaders, "MAX_FILE_BYTES", 1000, raising=False)
+    (mixed_docs / "huge.md").write_text("# Huge\n\n" + "many words here " * 100)
+    warned: list[str] = []
+    report = build_index(mixed_docs, tmp_path / "idx", progress=False, embedder_model=embedder_model,
+                         warn=warned.append)
+    skipped = dict(report.skipped)
+    assert "links outside the documents folder" in skipped["passwd.md"]
+    assert "too large" in skipped["huge.md"] and "alias.md" not in skipped
+    assert any(w.startswith("skipped passwd.md") for w in warned) and any(w.startswith("skipped huge.md")
+                                                                          for w in warned)
+    index = Index.load(tmp_path / "idx", embedder_model=embedder_model)
+    assert not any("hunter2" in c["text"] or "many words" in c["text"] for c in index.chunks)
+    assert any(c["file"] == "alias.md" for c in index.chunks)
