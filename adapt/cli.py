@@ -317,25 +317,30 @@ def finetune(
     recipe: RecipeArg,
     max_steps: Annotated[Optional[int], typer.Option(help="stop after N optimizer steps")] = None,
     output: Annotated[Optional[Path], typer.Option(help="run folder (default runs/<recipe>)")] = None,
-    resume: Annotated[bool, typer.Option(help="continue from the last checkpoint after a kill")] = False,
+    resume: Annotated[bool, typer.Option(help="continue from the newest complete checkpoint after a kill")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        help="replace a previous run in the output folder (its checkpoint-N folders, adapter and run.json "
+             "only; other files stay)")] = False,
     num_processes: Annotated[int, typer.Option(help="data-parallel processes through accelerate (DDP/FSDP)")] = 1,
     track: Annotated[Optional[str], typer.Option(help="'mlflow' logs the run (local ./mlruns by default)")] = None,
 ) -> None:
     """LoRA / QLoRA fine-tuning with trl + peft; writes the adapter, the resolved recipe and metrics."""
     from adapt.recipe import load_recipe
-    from adapt.train.finetune import finetune as run, launch
+    from adapt.train.finetune import check_output, finetune as run, launch
 
     r = load_recipe(recipe)
     if num_processes > 1:
+        check_output(Path(output or r.run_dir), resume, overwrite)  # once here, not once per process
         extra = [*(["--max-steps", str(max_steps)] if max_steps else []),
-                 *(["--output", str(output)] if output else []), *(["--resume"] if resume else [])]
+                 *(["--output", str(output)] if output else []), *(["--resume"] if resume else []),
+                 *(["--overwrite"] if overwrite else [])]
         raise typer.Exit(launch(recipe, num_processes, extra))
     if r.train and r.train.data:
         from adapt.models import load_tokenizer
         from adapt.train.check import check_data
 
         print_check(check_data(r.train.data, load_tokenizer(r.model.name), r.train.max_seq_len))
-    m = run(r, output, max_steps, resume, track=track)
+    m = run(r, output, max_steps, resume, track=track, overwrite=overwrite)
     console.print(f"trained {m['steps']} steps in {m['train_seconds']:.0f}s, loss {m['first_loss']} -> "
                   f"{m['final_loss']}, {m['tokens_per_s']} tokens/s; adapter in "
                   f"{(output or r.run_dir) / 'adapter'}", highlight=False)

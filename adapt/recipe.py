@@ -219,18 +219,55 @@ def resolve_path(ref: str) -> Path:
     return p
 
 
-_ENV = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
+# `${VAR}` is expanded only in these fields: where a recipe points (paths, model, endpoint). Anywhere else
+# (prompts, the abstain phrase, descriptions) a `${...}` is text the user meant, and expanding it
+# everywhere would let a shared recipe smuggle e.g. ${OPENAI_API_KEY} into the URL it sends requests to.
+ENV_FIELDS: tuple[tuple[str, ...], ...] = (
+    ("rag", "index"), ("rag", "docs"),
+    ("train", "data"), ("train", "output_dir"),
+    ("train", "from_suite", "suite"), ("train", "from_suite", "index"), ("train", "from_suite", "docs"),
+    ("model", "name"), ("model", "adapter"), ("model", "base_url"), ("model", "model"), ("model", "api_key_env"),
+)
+_ENV = re.compile(r"\$\$|\$\{(\w+)(?::-([^}]*))?\}")
+# Every expanded field ends up in run.json and eval results (recipe.model_dump()), so a variable whose
+# name says it holds a secret is refused outright; an API key is passed by name through api_key_env.
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
 
 
-def _expand_env(value: Any) -> Any:
-    """`${VAR}` and `${VAR:-default}` in string values, so one recipe serves many endpoints."""
-    if isinstance(value, str):
-        return _ENV.sub(lambda m: os.environ.get(m.group(1), m.group(2) or ""), value)
-    if isinstance(value, dict):
-        return {k: _expand_env(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_expand_env(v) for v in value]
-    return value
+def _expand_value(text: str, field: str, source: str) -> str:
+    """`${VAR}`, `${VAR:-default}` (default also when VAR is empty, as in sh) and `$$` for a literal `$`."""
+    def sub(m: re.Match) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        var, default = m.group(1), m.group(2)
+        if _SECRET_NAME.search(var):
+            raise UserError(f"{source}: {field}: ${{{var}}} looks like a secret, and recipes are written into "
+                            "run.json and eval results; pass an API key by name with model.api_key_env")
+        value = os.environ.get(var)
+        if not value and default is not None:
+            return default
+        if value is None:
+            raise UserError(f"{source}: {field}: environment variable {var} is not set "
+                            f"(set it, or give a default: ${{{var}:-value}})")
+        return value
+
+    return _ENV.sub(sub, text)
+
+
+def _expand_env(data: dict[str, Any], source: str = "<recipe>") -> dict[str, Any]:
+    """A copy of the raw recipe with `${VAR}` expanded in ENV_FIELDS; everything else as written."""
+    import copy
+
+    data = copy.deepcopy(data)
+    if isinstance(data.get("model"), str):  # shorthand `model: NAME` is model.name
+        data["model"] = {"name": data["model"]}
+    for path in ENV_FIELDS:
+        parent: Any = data
+        for key in path[:-1]:
+            parent = parent.get(key) if isinstance(parent, dict) else None
+        if isinstance(parent, dict) and isinstance(parent.get(path[-1]), str):
+            parent[path[-1]] = _expand_value(parent[path[-1]], ".".join(path), source)
+    return data
 
 
 def load_recipe(ref: str | Path) -> Recipe:
@@ -246,7 +283,7 @@ def load_recipe(ref: str | Path) -> Recipe:
 
 def parse_recipe(data: dict[str, Any], source: str = "<recipe>") -> Recipe:
     try:
-        return Recipe.model_validate(_expand_env(data))
+        return Recipe.model_validate(_expand_env(data, source))
     except ValidationError as e:
         raise UserError(format_errors(e, source)) from None
 

@@ -50,6 +50,7 @@ def test_missing_model_and_wrong_rung(tmp_path):
 
 def test_endpoint_model_and_env_expansion(monkeypatch):
     monkeypatch.setenv("MY_BASE", "http://h:1/v1")
+    monkeypatch.delenv("MY_MODEL", raising=False)
     r = parse_recipe({"name": "x", "rung": "prompt",
                       "model": {"base_url": "${MY_BASE}", "model": "${MY_MODEL:-fallback}"}})
     assert (r.model.backend, r.model.base_url, r.model.model) == ("openai", "http://h:1/v1", "fallback")
@@ -74,3 +75,34 @@ def test_cli_validate_exit_codes(cli, tmp_path):
 def test_cli_bad_recipe_exits_2_without_traceback(cli, tmp_path):
     code, _, err = cli("ask", str(_write(tmp_path, "name: x\nrung: rag\nmodel: m\n")), "hi")
     assert code == 2 and "needs a 'rag' section" in err and "Traceback" not in err
+
+
+def test_env_expanded_only_where_meant(monkeypatch):
+    monkeypatch.setenv("DATA_ROOT", "/data")
+    monkeypatch.setenv("name", "SHOULD-NOT-APPEAR")
+    r = parse_recipe({"name": "x", "rung": "rag", "model": "${DATA_ROOT}/models/m",
+                      "description": "costs $$5 for ${name}",
+                      "generation": {"system_prompt": "Greet ${name} politely.", "abstain_phrase": "No ${DATA_ROOT}"},
+                      "rag": {"index": "${DATA_ROOT}/idx", "docs": "$$HOME/${MISSING:-docs}"}})
+    assert r.model.name == "/data/models/m" and r.rag.index == "/data/idx" and r.rag.docs == "$HOME/docs"
+    assert r.generation.system_prompt == "Greet ${name} politely." and r.generation.abstain_phrase == "No ${DATA_ROOT}"
+    assert r.description == "costs $$5 for ${name}"  # not an expanded field: left exactly as written
+
+
+def test_unset_env_without_default_names_field_and_variable(monkeypatch):
+    monkeypatch.delenv("NO_SUCH_VAR", raising=False)
+    with pytest.raises(UserError, match=r"train\.output_dir.*NO_SUCH_VAR"):
+        parse_recipe({"name": "x", "rung": "lora", "model": "m",
+                      "train": {"data": "d.jsonl", "output_dir": "runs/${NO_SUCH_VAR}"}})
+
+
+@pytest.mark.parametrize("field,value", [("base_url", "http://h/v1?k=${OPENAI_API_KEY}"),
+                                         ("model", "${HF_TOKEN:-m}"), ("api_key_env", "${DB_PASSWORD}")])
+def test_secret_looking_variables_are_refused(monkeypatch, field, value):
+    # whatever is expanded is written into run.json and eval results, so secrets must never get there
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
+    monkeypatch.setenv("DB_PASSWORD", "hunter2")
+    spec = {"base_url": "http://h/v1", "model": "m", field: value}
+    with pytest.raises(UserError, match=f"model.{field}.*looks like a secret") as e:
+        parse_recipe({"name": "x", "rung": "prompt", "model": spec})
+    assert "sk-secret" not in str(e.value) and "hunter2" not in str(e.value)

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from adapt.artifacts import read_jsonl
 from adapt.errors import UserError
 
 Example = dict[str, list[dict[str, str]]]  # {"prompt": [...messages], "completion": [assistant message]}
@@ -37,15 +38,9 @@ def read_rows(path: str | Path) -> list[tuple[int, Any]]:
     if path.suffix == ".csv":
         with open(path, newline="", encoding="utf-8") as f:
             return [(i + 2, row) for i, row in enumerate(csv.DictReader(f))]  # line 1 is the header
-    rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append((n, json.loads(line)))
-        except json.JSONDecodeError as e:
-            raise UserError(f"{path}:{n}: not valid JSON ({e.msg})") from None
-    return rows
+    # The project's one JSONL reader: it splits on "\n" only, so a row whose text holds U+2028 and
+    # friends (raw under json.dumps(ensure_ascii=False)) stays one row; bad lines are named file:line.
+    return read_jsonl(path)
 
 
 def to_example(row: Any, where: str) -> Example:

@@ -63,9 +63,68 @@ def build_examples(recipe: Recipe, suite_override: str | Path | None = None,
                       "train_ids": [i.id for i in train_items], "held_out_ids": [i.id for i in held]}
 
 
+def _checkpoints(ckpt_dir: Path) -> list[tuple[int, Path]]:
+    """(step, folder) of every checkpoint-N folder, oldest first."""
+    if not ckpt_dir.is_dir():
+        return []
+    found = [(int(p.name.split("-", 1)[1]), p) for p in ckpt_dir.glob("checkpoint-*")
+             if p.is_dir() and p.name.split("-", 1)[1].isdigit()]
+    return sorted(found)
+
+
+def _is_complete(ckpt: Path) -> bool:
+    # The Trainer writes trainer_state.json after the weights, optimizer, scheduler and RNG state, so a
+    # checkpoint without it is one a kill cut short.
+    return (ckpt / "trainer_state.json").is_file()
+
+
+def latest_complete_checkpoint(ckpt_dir: Path) -> Path:
+    """The checkpoint `--resume` continues from: the newest complete one."""
+    complete = [p for _, p in _checkpoints(ckpt_dir) if _is_complete(p)]
+    if not complete:
+        torn = [p.name for _, p in _checkpoints(ckpt_dir)]
+        why = f" ({', '.join(torn)} cut short by a kill: no trainer_state.json)" if torn else ""
+        raise UserError(f"--resume: no checkpoint to resume from in {ckpt_dir}{why}; run again without --resume")
+    return complete[-1]
+
+
+def check_output(out: Path, resume: bool, overwrite: bool) -> Path | None:
+    """Refuse to train over a previous run unless told how; returns the checkpoint to resume from.
+
+    Deletes nothing: that waits until the recipe and data have been validated (see clear_previous_run).
+    """
+    if resume and overwrite:
+        raise UserError("give --resume (continue the run) or --overwrite (start it again), not both")
+    ckpt_dir = out / "checkpoints"
+    if resume:
+        return latest_complete_checkpoint(ckpt_dir)
+    previous = [str(p) for _, p in _checkpoints(ckpt_dir)][-1:]  # the newest checkpoint is enough to name
+    if (out / "adapter").exists():
+        previous.append(str(out / "adapter"))
+    if previous and not overwrite:
+        raise UserError(f"{out} already holds a fine-tuning run ({', '.join(previous)}): pass --resume to "
+                        "continue it or --overwrite to replace it, or choose another --output")
+    return None
+
+
+def clear_previous_run(out: Path, resume_from: Path | None) -> None:
+    """Delete what adapt wrote and a new run must not inherit; never a file adapt did not create.
+
+    A fresh run drops every checkpoint-N (another run's optimizer state; the Trainer's rotation would
+    mix them with its own). A resumed run drops the checkpoints a kill cut short, which the Trainer
+    would otherwise save into or rank above the good one. The adapter and run.json of an overwritten
+    run stay until the new pair replaces them at the end, so a failed run leaves a consistent pair.
+    """
+    if int(os.environ.get("RANK", 0)) != 0:
+        return  # one process deletes; the others only train
+    for _, ckpt in _checkpoints(out / "checkpoints"):
+        if resume_from is None or not _is_complete(ckpt):
+            shutil.rmtree(ckpt, ignore_errors=True)
+
+
 def finetune(recipe: Recipe, output: str | Path | None = None, max_steps: int | None = None, resume: bool = False,
              suite_override: str | Path | None = None, index_override: str | None = None, progress: bool = True,
-             track: str | None = None) -> dict[str, Any]:
+             track: str | None = None, overwrite: bool = False) -> dict[str, Any]:
     import torch
     from datasets import Dataset
     from peft import LoraConfig, prepare_model_for_kbit_training
@@ -82,10 +141,9 @@ def finetune(recipe: Recipe, output: str | Path | None = None, max_steps: int | 
     t = recipe.train
     out = Path(output) if output else recipe.run_dir
     ckpt_dir = out / "checkpoints"
-    if resume and not any(ckpt_dir.glob("checkpoint-*")):
-        raise UserError(f"--resume: no checkpoint in {ckpt_dir} to resume from")
-    if not resume and ckpt_dir.exists():
-        shutil.rmtree(ckpt_dir)  # a fresh run must not pick up another run's optimizer state
+    # Validate everything before deleting anything: a run that stops on a missing suite must not
+    # have already removed checkpoints (or, with output_dir '.', the user's own files).
+    resume_from = check_output(out, resume, overwrite)
 
     # --- setup
     dev = device()
@@ -139,6 +197,7 @@ def finetune(recipe: Recipe, output: str | Path | None = None, max_steps: int | 
     )
     from adapt.train.callbacks import ProgressCallback, SeedEachEpoch
 
+    clear_previous_run(out, resume_from)  # recipe, data and model all loaded: now it is safe
     trainer = SFTTrainer(model=model, args=args, train_dataset=ds, eval_dataset=eval_ds, processing_class=tok,
                          peft_config=peft_config, callbacks=[ProgressCallback(enabled=progress), SeedEachEpoch()])
     if progress:
@@ -148,7 +207,8 @@ def finetune(recipe: Recipe, output: str | Path | None = None, max_steps: int | 
 
     # --- train
     t0 = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=True if resume else None)
+    # an explicit path: the Trainer's own pick (the highest checkpoint-N) may be one a kill cut short
+    result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     seconds = time.perf_counter() - t0
     state = trainer.state
     losses = [x["loss"] for x in state.log_history if "loss" in x]
@@ -209,7 +269,8 @@ def launch(recipe_ref: str, num_processes: int, extra: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point for `accelerate launch -m adapt.train.finetune RECIPE [--max-steps N] [--output DIR] [--resume]`."""
+    """Entry point for `accelerate launch -m adapt.train.finetune RECIPE [--max-steps N] [--output DIR]
+    [--resume | --overwrite]`."""
     import argparse
 
     ap = argparse.ArgumentParser(prog="python -m adapt.train.finetune")
@@ -217,9 +278,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-steps", type=int)
     ap.add_argument("--output")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--overwrite", action="store_true")
     a = ap.parse_args(argv)
     try:
-        m = finetune(load_recipe(a.recipe), a.output, a.max_steps, a.resume, progress=False)
+        m = finetune(load_recipe(a.recipe), a.output, a.max_steps, a.resume, progress=False, overwrite=a.overwrite)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -35,3 +35,14 @@ def test_check_reports_duplicates_leaks_pii_and_truncation(tiny_llama, tmp_path,
     assert rep["pii_like"] == [4] and rep["tokens"]["truncated"] == 1
     code, out, err = cli("data", "check", p, "--suite", suite, "--max-seq-len", "128")
     assert code == 0 and "1 longer than max_seq_len 128" in out and "eval question" in err
+
+
+def test_a_row_holding_a_line_separator_is_one_row(tmp_path):
+    # json.dumps(ensure_ascii=False) leaves U+2028 raw; str.splitlines() would cut the row in two
+    p = tmp_path / "d.jsonl"
+    rows = [{"prompt": "first\u2028second\u0085third", "completion": "ok\u2029done"},
+            {"prompt": "p", "completion": "c"}]
+    p.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    ex = load_examples(p)
+    assert len(ex) == 2 and ex[0]["prompt"][0]["content"] == "first\u2028second\u0085third"
+    assert ex[0]["completion"][0]["content"] == "ok\u2029done"
