@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -13,7 +14,18 @@ from adapt.errors import UserError
 from adapt.recipe import Recipe
 
 
-def vllm_command(recipe: Recipe, host: str, port: int, api_key: str | None, merged: str | None = None) -> list[str]:
+class VLLMCommand(list):
+    """A `vllm serve` argument list plus the environment variables it needs (`env`).
+
+    Secrets travel in `env`, never in the arguments: any local user can read a process's
+    command line (`ps`), while its environment is private to its owner."""
+
+    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
+        super().__init__(args)
+        self.env = dict(env or {})
+
+
+def vllm_command(recipe: Recipe, host: str, port: int, api_key: str | None, merged: str | None = None) -> VLLMCommand:
     """`vllm serve` for the recipe's base model with its LoRA adapter (or a merged export)."""
     from adapt.models import resolve_generator
 
@@ -36,17 +48,17 @@ def vllm_command(recipe: Recipe, host: str, port: int, api_key: str | None, merg
             cmd += ["--max-lora-rank", str(recipe.train.r)]
     else:
         cmd += ["--served-model-name", recipe.name]
-    if api_key:
-        cmd += ["--api-key", api_key]
-    return cmd
+    # vLLM reads VLLM_API_KEY when no --api-key is given; the key must not show in `ps`
+    return VLLMCommand(cmd, {"VLLM_API_KEY": api_key} if api_key else None)
 
 
 def run_vllm(cmd: list[str], host: str, port: int, timeout_s: float = 900) -> int:
     """Start vLLM, wait for /health, forward SIGINT/SIGTERM, return its exit code."""
     import httpx
 
+    env = {**os.environ, **getattr(cmd, "env", {})}
     try:
-        proc = subprocess.Popen(cmd)
+        proc = subprocess.Popen(list(cmd), env=env)
     except FileNotFoundError:
         raise UserError("vLLM is not installed: pip install -e '.[gpu]' (CUDA), or use --engine transformers") from None
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -182,7 +182,7 @@ def test_vllm_command_line(tmp_path):
     assert cmd[1:3] == ["serve", "meta-llama/Llama-3.1-8B-Instruct"]
     joined = " ".join(cmd)
     for part in ("--tensor-parallel-size 2", "--max-model-len 8192", "--gpu-memory-utilization 0.85",
-                 "--enable-lora", f"--lora-modules llama-lora={adapter}", "--max-lora-rank 32", "--api-key k",
+                 "--enable-lora", f"--lora-modules llama-lora={adapter}", "--max-lora-rank 32",
                  "--port 8001"):
         assert part in joined
     merged = vllm_command(r, "127.0.0.1", 8001, None, merged="/models/merged")
