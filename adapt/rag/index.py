@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from adapt.artifacts import versions, write_json
+from adapt.artifacts import read_jsonl, versions, write_json
 from adapt.errors import UserError
 from adapt.rag.chunking import Chunk, chunk_document
 from adapt.rag.loaders import check_file, load_file, sha256, walk
@@ -313,8 +313,7 @@ def _load_previous(link: Path) -> dict | None:
 
 
 def _read_chunks(path: Path) -> list[dict]:
-    with open(path / "chunks.jsonl", encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
+    return [row for _, row in read_jsonl(path / "chunks.jsonl")]
 
 
 class Index:

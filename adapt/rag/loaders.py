@@ -128,7 +128,7 @@ def _pdf(path: Path, rel: str) -> Document:
 
 def _jsonl(text: str, rel: str) -> list[Document]:
     docs = []
-    for n, line in enumerate(text.splitlines(), 1):
+    for n, line in enumerate(text.split("\n"), 1):  # JSON Lines: "\n" only, as adapt.artifacts.read_jsonl
         if not line.strip():
             continue
         try:
