@@ -180,13 +180,16 @@ def run_ladder(suite: str, docs: str, rungs: list[str], bar: str, out: str | Pat
             key = r.model.model_dump_json() + r.train.model_dump_json(exclude={"output_dir"})
             if key not in runs:
                 run_dir = out / "runs" / r.name
-                if resume and (run_dir / "adapter" / "adapter_config.json").is_file():
+                if resume and (run_dir / "run.json").is_file() and (run_dir / "adapter").is_dir():
                     import json
 
                     res = json.loads((run_dir / "run.json").read_text())["metrics"]
                 else:
+                    # --resume continues a training run a kill cut short; a fresh or --overwrite ladder
+                    # run trains again over what an earlier ladder run left in its own folder
+                    cont = resume and any((run_dir / "checkpoints").glob("checkpoint-*/trainer_state.json"))
                     res = finetune(r, output=run_dir, max_steps=max_steps, suite_override=out / "train-suite.jsonl",
-                                   index_override=str(index), progress=progress)
+                                   index_override=str(index), progress=progress, resume=cont, overwrite=not cont)
                 runs[key] = (run_dir, res["train_seconds"])
             run_dir, train_s = runs[key]
             one_off[r.name] = one_off.get(r.name, 0.0) + train_s

@@ -166,6 +166,9 @@ class Batcher:
 
     async def submit(self, prompt: Any, max_tokens: int, temperature: float,
                      request: Request | None = None) -> Generation:
+        if not self.alive():  # nobody would ever answer: fail now instead of holding a slot forever
+            raise BadRequest("the server's batching task has stopped; restart the server", status=503,
+                             code="server_unavailable")
         self.admit()
         job = _Job(prompt, max_tokens, temperature, asyncio.get_running_loop().create_future())
         self.queue.put_nowait(job)
@@ -411,7 +414,7 @@ def create_app(recipe: Recipe, pipeline: Pipeline | None = None, api_key: str | 
         worker.shutdown(wait=False)
 
     app = FastAPI(title=f"adapt serve: {recipe.name}", docs_url=None, redoc_url=None, lifespan=lifespan)
-    app.state.batcher, app.state.worker = batcher, worker
+    app.state.batcher, app.state.worker, app.state.counter = batcher, worker, counter
 
     def _guard(request: Request) -> Any:
         """The response that refuses this request, or None to let it through."""
@@ -450,8 +453,11 @@ def create_app(recipe: Recipe, pipeline: Pipeline | None = None, api_key: str | 
         """Refuse a prompt over the model's context; shorten max_tokens to the room left."""
         if counter is None:
             return max_tokens
-        text = prompt if isinstance(prompt, str) else counter.apply_chat_template(
-            prompt, add_generation_prompt=True, tokenize=False)
+        try:
+            text = prompt if isinstance(prompt, str) else counter.apply_chat_template(
+                prompt, add_generation_prompt=True, tokenize=False)
+        except Exception as e:  # the model's chat template refuses this conversation (roles, order)
+            raise BadRequest(f"the model's chat template refuses these messages: {e}", param=param) from None
         n = len(counter(text, add_special_tokens=False)["input_ids"])
         if n >= context:
             raise BadRequest(f"the prompt is {n} tokens; this model's context holds {context}", param=param,
@@ -509,9 +515,14 @@ def create_app(recipe: Recipe, pipeline: Pipeline | None = None, api_key: str | 
         max_tokens = _fit(msgs, max_tokens, "messages")
         rid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         if stream:
+            options = body.get("stream_options") or {}
+            if not isinstance(options, dict) or not isinstance(options.get("include_usage", False), bool):
+                raise BadRequest("stream_options must be an object whose include_usage is true or false",
+                                 param="stream_options")
+            # everything that can fail is checked above: from admit() on, only _stream gives the slot back
             batcher.admit()  # refuse before the stream's headers go out
             return StreamingResponse(_stream(rid, msgs, max_tokens, temp, stops, sources,
-                                             bool((body.get("stream_options") or {}).get("include_usage"))),
+                                             bool(options.get("include_usage"))),
                                      media_type="text/event-stream")
         g = await batcher.submit(msgs, max_tokens, temp, request)
         text, reason = _finish(g, g.text, max_tokens, stops)

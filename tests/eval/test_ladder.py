@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from adapt.data.suite import SPLIT_SEED, Item, split_items, stratified_head
@@ -123,3 +125,39 @@ def test_ladder_exits_1_when_no_rung_meets(cli, monkeypatch, tmp_path):
     assert code == 1 and "No rung meets the bar" in out and "rag-local" in out
     code, _, err = cli("ladder", "--suite", "s.jsonl", "--docs", "d", "--limit", "0")
     assert code == 2 and "--limit" in err
+
+
+def test_ladder_overwrite_and_resume_reach_finetune(monkeypatch, tmp_path):
+    """Review finding: finetune now refuses a folder holding an earlier run, so the ladder must say
+    whether it continues one (--resume with checkpoints) or replaces it (a fresh or --overwrite run)."""
+    import adapt.eval.harness as harness_mod
+    import adapt.eval.report as report_mod
+    import adapt.rag.index as index_mod
+    import adapt.train.finetune as finetune_mod
+    from adapt.eval.ladder import run_ladder
+
+    calls = []
+
+    def fake_finetune(recipe, output, resume=False, overwrite=False, **kw):
+        calls.append((resume, overwrite))
+        (output / "adapter").mkdir(parents=True, exist_ok=True)
+        return {"train_seconds": 1.0}
+
+    monkeypatch.setattr(finetune_mod, "finetune", fake_finetune)
+    monkeypatch.setattr(index_mod, "build_index", lambda *a, **k: None)
+    monkeypatch.setattr(report_mod, "write_reports", lambda *a, **k: None)
+    monkeypatch.setattr(harness_mod, "evaluate", lambda recipes, items, out, **kw: (
+        out.mkdir(parents=True, exist_ok=True), (out / "items.jsonl").write_text(""),
+        {"recipes": [_row(r.name, r.label, 9, 1, 0) for r in recipes]})[2])
+    suite = tmp_path / "s.jsonl"
+    suite.write_text("".join(json.dumps({"id": f"q{i}", "question": "q", "answers": [] if i % 4 == 0 else ["a"]})
+                             + "\n" for i in range(12)))
+    out = tmp_path / "ladder"
+    run_ladder(str(suite), "docs", ["lora"], "correct>=0.5", out, progress=False)
+    run_ladder(str(suite), "docs", ["lora"], "correct>=0.5", out, overwrite=True, progress=False)
+    ckpt = out / "runs" / "smollm2-lora" / "checkpoints" / "checkpoint-2"
+    ckpt.mkdir(parents=True)
+    (ckpt / "trainer_state.json").write_text("{}")
+    (out / "runs" / "smollm2-lora" / "run.json").unlink(missing_ok=True)
+    run_ladder(str(suite), "docs", ["lora"], "correct>=0.5", out, resume=True, progress=False)
+    assert calls == [(False, True), (False, True), (True, False)]

@@ -330,3 +330,41 @@ def test_rag_keeps_the_system_prompt_and_earlier_turns(tiny_llama, tmp_path, ser
     assert "27 days" in sent[3]["content"] and "How many vacation days?" in sent[3]["content"]
     httpx.post(base + "/v1/chat/completions", json={"messages": convo[1:], "max_tokens": 4})
     assert seen[-1][0]["role"] == "system" and seen[-1][1:3] == convo[1:3]  # the recipe's RAG system prompt
+
+
+def test_a_malformed_stream_request_never_holds_a_queue_slot(tiny_llama, serve):
+    """Review finding: a stream whose stream_options was not an object failed after taking its queue
+    slot, so max_queue such requests put the server out of service for good."""
+    base, app = serve(_recipe(tiny_llama, max_queue=2))
+    for options in ("x", [1], 5, {"include_usage": "yes"}):
+        r = _post(base, {**HI, "stream": True, "stream_options": options})
+        assert r.status_code == 400 and r.json()["error"]["param"] == "stream_options", options
+    assert app.state.batcher.outstanding == 0
+    assert _post(base, HI).status_code == 200
+
+
+def test_a_request_to_a_dead_batcher_fails_at_once(tiny_llama, serve):
+    """Review finding: with the batching task gone, a request used to wait (holding its slot) until
+    its client gave up."""
+    base, app = serve(_recipe(tiny_llama))
+    task = app.state.batcher.task
+    task.get_loop().call_soon_threadsafe(task.cancel)
+    deadline = time.time() + 5
+    while not task.done() and time.time() < deadline:
+        time.sleep(0.05)
+    t0 = time.time()
+    r = _post(base, HI, timeout=10)
+    assert r.status_code == 503 and time.time() - t0 < 5
+    assert app.state.batcher.outstanding == 0
+    assert httpx.get(base + "/health").status_code == 503
+
+
+def test_a_conversation_the_chat_template_refuses_is_a_400(tiny_llama, serve):
+    recipe = _recipe(tiny_llama)
+    pipe = Pipeline(recipe)
+    base, app = serve(recipe, pipe)
+    # a template that, like many models', insists on a shape of conversation this one does not have
+    app.state.counter.chat_template = "{{ raise_exception('roles must alternate') }}"
+    r = _post(base, HI)
+    assert r.status_code == 400 and "roles must alternate" in r.json()["error"]["message"]
+    assert app.state.batcher.outstanding == 0 and _post(base, {**HI, "max_tokens": 1}).status_code == 400
