@@ -301,7 +301,7 @@ def _finish(summary: dict, out: Optional[Path], track: Optional[str]) -> None:
     table.columns[0].min_width = max(len(r[0]) for r in rows) if rows else 6
     for r in rows:
         table.add_row(*r)
-    Console(soft_wrap=True, width=max(console.width, 160)).print(table)
+    Console(soft_wrap=True, width=max(console.width, 200)).print(table)
     if track == "mlflow":
         from adapt.eval.tracking import log_mlflow
 
