@@ -10,7 +10,7 @@ import pytest
 from adapt.generation import Generation
 from adapt.pipeline import Pipeline
 from adapt.recipe import parse_recipe
-from tests.serve.test_server import KEY, start_server
+from tests.serve.test_server import KEY, start_server, tiny_rag_recipe
 
 H = {"Authorization": f"Bearer {KEY}"}
 HI = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
@@ -304,15 +304,7 @@ def test_vllm_key_travels_in_the_environment(tmp_path, monkeypatch):
 
 # 9: a rag model keeps the conversation
 def test_rag_keeps_the_system_prompt_and_earlier_turns(tiny_llama, tmp_path, serve):
-    from adapt.rag.index import build_index
-
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "leave.md").write_text("# Leave\n\nEmployees get 27 days of paid vacation.\n")
-    (docs / "pay.md").write_text("# Pay\n\nSalaries are paid on the 25th.\n")
-    build_index(docs, tmp_path / "idx", progress=False)
-    recipe = parse_recipe({"name": "tiny-rag", "rung": "rag", "model": str(tiny_llama),
-                           "rag": {"index": str(tmp_path / "idx"), "k": 1}})
+    recipe = tiny_rag_recipe(tiny_llama, tmp_path)
     seen = []
 
     class Fake:

@@ -2,6 +2,7 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -143,7 +144,8 @@ def test_full_queue_answers_503(tiny_llama):
         t.join(5)
 
 
-def test_rag_recipe_returns_sources(tiny_llama, tmp_path):
+def tiny_rag_recipe(tiny_llama: Path, tmp_path: Path):
+    """A rag recipe on the tiny model over two one-line documents, indexed in tmp_path."""
     from adapt.rag.index import build_index
 
     docs = tmp_path / "docs"
@@ -153,6 +155,11 @@ def test_rag_recipe_returns_sources(tiny_llama, tmp_path):
     build_index(docs, tmp_path / "idx", progress=False)
     recipe = parse_recipe({"name": "tiny-rag", "rung": "rag", "model": str(tiny_llama),
                            "rag": {"index": str(tmp_path / "idx"), "k": 1}})
+    return recipe
+
+
+def test_rag_recipe_returns_sources(tiny_llama, tmp_path):
+    recipe = tiny_rag_recipe(tiny_llama, tmp_path)
     server, t, base, _ = start_server(recipe, api_key=None)
     try:
         r = httpx.post(base + "/v1/chat/completions", json={
