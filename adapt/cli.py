@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from adapt.errors import UserError
-from adapt.eval.harness import LATENCY_ITEMS
+from adapt.eval import LATENCY_ITEMS
 from adapt.eval.registry import BY_BAR
 
 BAR_METRICS = list(BY_BAR)

@@ -18,12 +18,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from adapt.artifacts import read_jsonl, sha256_file, versions, write_json, write_text
 from adapt.data.suite import Item, stratified_head
+from adapt.eval import LATENCY_ITEMS
 from adapt.errors import UserError
 from adapt.eval.metrics import JUDGE_PROMPT, grade, judge_gold, parse_judge, retrieval_hit
 from adapt.eval.summary import summarize
 from adapt.recipe import Recipe
 
-LATENCY_ITEMS = 20  # items timed one request at a time per recipe
 WARM_UP = "What is this collection of documents about?"
 
 
@@ -32,15 +32,18 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     return [row for _, row in read_jsonl(path, torn_tail_ok=True)] if path.is_file() else []
 
 
-def trained_ids(recipe: Recipe) -> set[str]:
-    """Item ids the recipe's adapter was trained on, as its run.json recorded them."""
+def adapter_run(recipe: Recipe) -> dict[str, Any]:
+    """The run.json `adapt finetune` wrote beside the recipe's adapter; {} when there is none."""
     if recipe.model is None or recipe.model.backend == "openai":
-        return set()
+        return {}
     adapter = recipe.model.adapter or (str(recipe.run_dir / "adapter") if recipe.train else None)
     run = Path(adapter).parent / "run.json" if adapter else None
-    if run is None or not run.is_file():
-        return set()
-    return set(json.loads(run.read_text()).get("data", {}).get("train_ids", []))
+    return json.loads(run.read_text()) if run is not None and run.is_file() else {}
+
+
+def trained_ids(recipe: Recipe) -> set[str]:
+    """Item ids the recipe's adapter was trained on, as its run.json recorded them."""
+    return set(adapter_run(recipe).get("data", {}).get("train_ids", []))
 
 
 def index_build_seconds(index: str | Path) -> float:
@@ -57,11 +60,7 @@ def one_off_seconds(recipe: Recipe, index: str | None) -> float:
     total = 0.0
     if recipe.rag is not None:
         total += index_build_seconds(index or recipe.rag.index)
-    if recipe.model is not None and recipe.train is not None:
-        run = Path(recipe.model.adapter or recipe.run_dir / "adapter").parent / "run.json"
-        if run.is_file():
-            total += json.loads(run.read_text()).get("metrics", {}).get("train_seconds", 0.0)
-    return total
+    return total + adapter_run(recipe).get("metrics", {}).get("train_seconds", 0.0)
 
 
 def evaluate(recipes: list[Recipe], items: list[Item], out: str | Path, index: str | None = None,

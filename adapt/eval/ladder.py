@@ -135,7 +135,8 @@ def run_ladder(suite: str, docs: str, rungs: list[str], bar: str, out: str | Pat
                max_steps: int | None = None, resume: bool = False, overwrite: bool = False,
                progress: bool = True, latency_items: int | None = None) -> dict[str, Any]:
     from adapt.artifacts import write_json
-    from adapt.eval.harness import LATENCY_ITEMS, evaluate, index_build_seconds, read_records
+    from adapt.eval import LATENCY_ITEMS
+    from adapt.eval.harness import evaluate, index_build_seconds, read_records
     from adapt.eval.report import write_reports
     from adapt.rag.index import build_index
 

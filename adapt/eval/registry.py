@@ -14,7 +14,6 @@ from typing import Any, Callable
 import numpy as np
 
 from adapt.eval import stats
-from adapt.eval.squad import prediction_for_squad, squad_v2_scores
 
 Record = dict[str, Any]
 Interval = tuple[float, float | None]  # an upper end of None is unbounded (too few values to bound it)
@@ -46,6 +45,8 @@ class Evidence:
 
     @cached_property
     def squad(self) -> dict[str, float]:
+        from adapt.eval.squad import prediction_for_squad, squad_v2_scores
+
         return squad_v2_scores([(r["gold"], prediction_for_squad(r["answer"], r["grade"])) for r in self.records])
 
 

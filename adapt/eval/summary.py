@@ -48,16 +48,14 @@ def price_basis(recipe: Recipe) -> str | None:
 def usd_per_1k_queries(recipe: Recipe, recs: list[dict[str, Any]]) -> float | None:
     """Token-priced APIs: tokens x prices. Anything else, a served endpoint included: measured machine
     seconds per item (at the recipe's batch size) x cost.usd_per_hour. None when nothing prices it."""
-    if not recs:
+    basis = price_basis(recipe)
+    if not recs or basis is None:
         return None
-    if recipe.model is not None and recipe.model.backend == "openai":
+    if basis == "tokens":
         pin, pout = api_prices(recipe)
-        if pin is not None and pout is not None:
-            tin = np.mean([r["input_tokens"] for r in recs])
-            tout = np.mean([r["output_tokens"] for r in recs])
-            return float((tin * pin + tout * pout) / 1e6 * 1000)
-    if recipe.cost.usd_per_hour is None:
-        return None
+        tin = np.mean([r["input_tokens"] for r in recs])
+        tout = np.mean([r["output_tokens"] for r in recs])
+        return float((tin * pin + tout * pout) / 1e6 * 1000)
     seconds_per_query = float(np.mean([r["wall_ms"] for r in recs])) / 1000
     return machine_usd(recipe.cost, seconds_per_query * 1000)
 
