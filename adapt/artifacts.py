@@ -27,6 +27,12 @@ def versions() -> dict[str, str]:
     return out
 
 
+def adapter_run(adapter: str | Path | None) -> dict[str, Any]:
+    """The run.json `adapt finetune` wrote beside an adapter; {} when there is none."""
+    run = Path(adapter).parent / "run.json" if adapter else None
+    return json.loads(run.read_text()) if run is not None and run.is_file() else {}
+
+
 def write_json(path: Path, data: Any) -> None:
     """Write JSON atomically: a reader sees the old file or the new one, never half of it."""
     write_text(path, json.dumps(data, indent=2, default=str) + "\n")

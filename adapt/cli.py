@@ -1,4 +1,10 @@
-"""The `adapt` command: each subcommand maps to a plain function in the package."""
+"""The `adapt` command: a table of subcommands, each a few lines that call one function in the package.
+
+The functions speak in domain terms (UserError for a user's mistake); this module maps them to
+flags, prints, and turns errors into exit codes: 2 for a user's mistake, 1 when `adapt ladder`
+finds no rung that meets the bar, 3 for a bug, 130 when interrupted. Nothing here imports torch:
+`adapt --help` must stay instant.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +14,24 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from adapt.errors import UserError
-from adapt.eval import LATENCY_ITEMS
+from adapt.eval import DEFAULT_BAR, DEFAULT_RUNGS, LATENCY_ITEMS
 from adapt.eval.registry import BY_BAR
-
-BAR_METRICS = list(BY_BAR)
+from adapt.rag import CHUNK_OVERLAP, CHUNK_SIZE, DEFAULT_EMBEDDER, DEFAULT_INDEX
 
 app = typer.Typer(
     help="Adapt an open-weight model to your data and measure which way is worth it.\n\n"
          "The ladder: baseline -> prompt -> rag -> lora/qlora -> rag on the tuned model. "
          "Start with the simplest rung; `adapt ladder` measures them all and picks the cheapest that meets your bar.",
     no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
-recipes_app = typer.Typer(help="List and validate recipes (recipes/*.yaml).", no_args_is_help=True)
+recipes_app = typer.Typer(help="List, show and validate recipes (shipped ones, ./recipes, or YAML paths).",
+                          no_args_is_help=True)
 rag_app = typer.Typer(help="Build and query a document index.", no_args_is_help=True)
 data_app = typer.Typer(help="Import and check data.", no_args_is_help=True)
 app.add_typer(recipes_app, name="recipes")
@@ -34,14 +40,26 @@ app.add_typer(data_app, name="data")
 console = Console(soft_wrap=True)
 err = Console(stderr=True)
 
-RecipeArg = Annotated[str, typer.Argument(help="recipe name (recipes/NAME.yaml) or path to a YAML file")]
+RecipeArg = Annotated[str, typer.Argument(help="recipe name (a shipped recipe or ./recipes/NAME.yaml) or YAML path")]
+Overrides = Annotated[Optional[list[str]], typer.Option(
+    "--set", "-o", help="override a recipe field, e.g. -o generation.max_new_tokens=32 -o rag.k=5 (repeatable)")]
 
 
-# --- recipes -------------------------------------------------------------------------------------
+def _recipe(ref: str, overrides: Optional[list[str]] = None) -> Any:
+    from adapt.recipe import load_recipe
+
+    return load_recipe(ref, overrides or [])
+
+
+def _warn(message: str) -> None:
+    err.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+
+
+# --- recipes and rungs ---------------------------------------------------------------------------
 
 @recipes_app.command("list")
 def recipes_list() -> None:
-    """Table of the shipped recipes."""
+    """Table of the available recipes."""
     from adapt.recipe import available, load_recipe
 
     table = Table("name", "rung", "model", "description")
@@ -49,21 +67,28 @@ def recipes_list() -> None:
         try:
             r = load_recipe(path)
             model = "-" if r.model is None else (r.model.name or f"{r.model.model} @ {r.model.base_url}")
-            table.add_row(path.stem, r.label, model, r.description)
+            table.add_row(path.stem, r.rung, model, r.description)
         except UserError:
             table.add_row(path.stem, "[red]invalid[/red]", "", "run `adapt recipes validate`")
     console.print(table)
 
 
+@recipes_app.command("show")
+def recipes_show(recipe: RecipeArg, overrides: Overrides = None) -> None:
+    """Print a recipe as adapt reads it: `extends` merged, overrides applied, defaults filled in."""
+    import yaml
+
+    console.print(yaml.safe_dump(_recipe(recipe, overrides).model_dump(mode="json"), sort_keys=False), end="",
+                  highlight=False)
+
+
 @recipes_app.command("validate")
 def recipes_validate(paths: Annotated[list[str], typer.Argument(help="recipe names or YAML paths")]) -> None:
     """Check recipes; exit 0 when all are valid, 2 otherwise."""
-    from adapt.recipe import load_recipe
-
     bad = 0
     for p in paths:
         try:
-            load_recipe(p)
+            _recipe(p)
             console.print(f"[green]ok[/green] {p}")
         except UserError as e:
             bad += 1
@@ -72,25 +97,35 @@ def recipes_validate(paths: Annotated[list[str], typer.Argument(help="recipe nam
         raise typer.Exit(2)
 
 
+@app.command("rungs")
+def rungs_list() -> None:
+    """The rungs of the ladder, cheapest first: what each is made of and its default recipe."""
+    from adapt import rungs
+
+    table = Table("rung", "reads", "default recipe", "what it does")
+    for r in rungs.all_rungs():
+        table.add_row(r.name, ", ".join(c.section for c in r.components), r.default_recipe or "-", r.description)
+    console.print(table)
+
+
 # --- ask -----------------------------------------------------------------------------------------
 
 @app.command()
 def ask(recipe: RecipeArg, question: str,
-        index: Annotated[Optional[str], typer.Option(help="index folder (rag recipes)")] = None,
+        index: Annotated[Optional[str], typer.Option(help="index folder (rungs that read one)")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="print answer, tokens and latency as JSON")] = False,
-        ) -> None:
+        overrides: Overrides = None) -> None:
     """Answer one question with a recipe."""
     from adapt.pipeline import Pipeline
-    from adapt.recipe import load_recipe
 
-    r = load_recipe(recipe)
+    r = _recipe(recipe, overrides)
     ans = Pipeline(r, index_dir=index).answer([question])[0]
     g = ans.generation
     if as_json:
-        print(json.dumps({"recipe": r.name, "rung": r.label, "answer": ans.text,
+        print(json.dumps({"recipe": r.name, "rung": r.rung, "answer": ans.text,
                           "input_tokens": g.input_tokens, "output_tokens": g.output_tokens,
-                          "latency_ms": round(g.latency_s * 1000, 1),
-                          "ttft_ms": round((g.ttft_s or g.latency_s) * 1000, 1),
+                          "latency_ms": round((g.latency_s + ans.retrieval_s) * 1000, 1),
+                          "ttft_ms": round(((g.ttft_s or g.latency_s) + ans.retrieval_s) * 1000, 1),
                           "sources": [{k: s.get(k) for k in ("source", "chunk_id", "heading", "score")}
                                       for s in ans.sources]}))
         return
@@ -104,21 +139,28 @@ def ask(recipe: RecipeArg, question: str,
 
 @rag_app.command("build")
 def rag_build(
-    docs: Annotated[Path, typer.Argument(help="folder of .md .txt .html .pdf .jsonl files (walked recursively)")],
-    index: Annotated[str, typer.Option(help="index folder (a symlink to the current build)")] = ".adapt/index",
-    embedder: Annotated[str, typer.Option(help="sentence-transformers model: builtin alias, path or hub id")] = "all-minilm-l6-v2",
-    chunk_size: Annotated[int, typer.Option(help="chunk length in embedder tokens")] = 200,
-    chunk_overlap: Annotated[int, typer.Option(help="tokens shared by neighbouring chunks")] = 32,
+    docs: Annotated[Optional[Path], typer.Argument(
+        help="folder of .md .txt .html .pdf .jsonl files, walked recursively (default: the recipe's rag.docs)")] = None,
+    recipe: Annotated[Optional[str], typer.Option(help="build the index this recipe reads (its rag section: "
+                                                       "docs, index, embedder, chunking)")] = None,
+    index: Annotated[Optional[str], typer.Option(help=f"index folder [default: the recipe's, else {DEFAULT_INDEX}]")] = None,
+    embedder: Annotated[Optional[str], typer.Option(
+        help=f"sentence-transformers model: builtin alias, path or hub id [default: {DEFAULT_EMBEDDER}]")] = None,
+    chunk_size: Annotated[Optional[int], typer.Option(help=f"chunk length in embedder tokens [default: {CHUNK_SIZE}]")] = None,
+    chunk_overlap: Annotated[Optional[int], typer.Option(
+        help=f"tokens shared by neighbouring chunks [default: {CHUNK_OVERLAP}]")] = None,
     index_type: Annotated[str, typer.Option(help="auto (exact below 20k chunks, HNSW above), flat or hnsw")] = "auto",
+    overrides: Overrides = None,
 ) -> None:
     """Index documents. Incremental (unchanged files are not re-embedded) and atomic (a killed build
     leaves the previous index answering)."""
-    from adapt.rag.index import build_index
+    from adapt.rag.index import build_from
 
-    if index_type not in ("auto", "flat", "hnsw"):
-        raise UserError(f"--index-type must be auto, flat or hnsw, not '{index_type}'")
-    rep = build_index(docs, index, embedder, chunk_size, chunk_overlap, index_type,
-                      warn=lambda m: err.print(f"[yellow]warning:[/yellow] {m}", highlight=False))
+    rag = _recipe(recipe, overrides).rag if recipe else None
+    if recipe and rag is None:
+        raise UserError(f"recipe '{recipe}' reads no index (it has no rag section)")
+    rep = build_from(rag, docs=docs, index=index, embedder=embedder, chunk_size=chunk_size,
+                     chunk_overlap=chunk_overlap, index_type=index_type, warn=_warn)
     console.print(f"indexed {rep.files} file(s) into {rep.chunks} chunks ({rep.index_type}) at {rep.index} "
                   f"in {rep.seconds:.1f}s: {rep.embedded_files} embedded, {rep.unchanged} unchanged, "
                   f"{rep.deleted} removed, {len(rep.skipped)} skipped", highlight=False)
@@ -127,7 +169,7 @@ def rag_build(
 @rag_app.command("query")
 def rag_query(
     question: str,
-    index: Annotated[str, typer.Option(help="index folder")] = ".adapt/index",
+    index: Annotated[str, typer.Option(help="index folder")] = DEFAULT_INDEX,
     k: Annotated[int, typer.Option("-k", help="number of chunks")] = 5,
     mode: Annotated[str, typer.Option(help="dense, bm25 or hybrid (reciprocal-rank fusion)")] = "hybrid",
     embedder: Annotated[Optional[str], typer.Option(help="fail unless the index was built with this embedder")] = None,
@@ -170,15 +212,9 @@ def data_check(
     max_seq_len: Annotated[Optional[int], typer.Option(help="overrides the recipe's train.max_seq_len")] = None,
 ) -> None:
     """Counts, empty and duplicate rows, token lengths vs max_seq_len, eval leakage, PII-like strings."""
-    from adapt.models import DEFAULT_GENERATOR, load_tokenizer
-    from adapt.recipe import load_recipe
-    from adapt.train.check import check_data
+    from adapt.train.check import check_file
 
-    r = load_recipe(recipe) if recipe else None
-    model = r.model.name if r and r.model and r.model.name else DEFAULT_GENERATOR
-    limit = max_seq_len or (r.train.max_seq_len if r and r.train else 512)
-    rep = check_data(file, load_tokenizer(model), limit, suite)
-    print_check(rep)
+    print_check(check_file(file, _recipe(recipe) if recipe else None, max_seq_len, suite))
 
 
 def print_check(rep: dict) -> None:
@@ -189,7 +225,7 @@ def print_check(rep: dict) -> None:
                       ("leaks", "rows containing an eval question (line, item id)"),
                       ("pii_like", "rows with e-mail- or phone-like strings at lines")):
         if rep[key]:
-            err.print(f"[yellow]warning:[/yellow] {len(rep[key])} {what}: {rep[key][:10]}", highlight=False)
+            _warn(f"{len(rep[key])} {what}: {rep[key][:10]}")
 
 
 # --- eval and ladder -----------------------------------------------------------------------------
@@ -198,7 +234,7 @@ def print_check(rep: dict) -> None:
 def eval_cmd(
     recipes: Annotated[list[str], typer.Argument(help="recipe names or paths")],
     suite: Annotated[Path, typer.Option(help="JSONL suite: id, question, answers ([] = unanswerable)")],
-    index: Annotated[Optional[str], typer.Option(help="index folder for rag recipes (default: the recipe's)")] = None,
+    index: Annotated[Optional[str], typer.Option(help="index folder for rungs that read one (default: the recipe's)")] = None,
     limit: Annotated[Optional[int], typer.Option(help="only N items, keeping the suite's share of unanswerable ones")] = None,
     out: Annotated[Path, typer.Option(help="run folder: items.jsonl, timings.jsonl, summary.json, report.md/html")] = Path("out/eval"),
     resume: Annotated[bool, typer.Option(help="continue an interrupted run in --out (same suite and recipes only)")] = False,
@@ -208,19 +244,14 @@ def eval_cmd(
     latency_items: Annotated[int, typer.Option(help="items timed one request at a time per recipe")] = LATENCY_ITEMS,
     allow_train_items: Annotated[bool, typer.Option(help="keep items that a recipe's adapter was trained on")] = False,
     track: Annotated[Optional[str], typer.Option(help="'mlflow' logs parameters, metrics and the report")] = None,
+    overrides: Overrides = None,
 ) -> None:
     """Evaluate recipes on a suite: quality, hallucination, latency and cost side by side, with 95 % intervals."""
-    from adapt.data.suite import load_suite, stratified_head
-    from adapt.eval.harness import evaluate
-    from adapt.recipe import load_recipe
+    from adapt.eval.harness import evaluate_suite
 
-    _positive("--limit", limit)
-    _positive("--latency-items", latency_items, zero_ok=True)
-    rs = [load_recipe(r) for r in recipes]
-    items = load_suite(suite)
-    summary = evaluate(rs, stratified_head(items, limit) if limit else items, out, index=index, resume=resume,
-                       judge=load_recipe(judge) if judge else None, suite_name=suite.name, suite_path=suite,
-                       latency_items=latency_items, allow_train_items=allow_train_items)
+    summary = evaluate_suite([_recipe(r, overrides) for r in recipes], suite, out, index=index, limit=limit,
+                             resume=resume, judge=_recipe(judge) if judge else None, latency_items=latency_items,
+                             allow_train_items=allow_train_items)
     for note in summary["notes"]:
         err.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     _finish(summary, out, track)
@@ -248,13 +279,14 @@ def score(
 @app.command()
 def ladder(
     suite: Annotated[Path, typer.Option(help="JSONL suite")],
-    docs: Annotated[Path, typer.Option(help="documents folder the rag rungs index")],
-    rungs: Annotated[str, typer.Option(help="comma-separated rungs, cheapest first")] = "baseline,prompt,rag,lora,rag+lora",
+    docs: Annotated[Path, typer.Option(help="documents folder the rungs that read an index are given")],
+    rungs: Annotated[str, typer.Option(help="comma-separated rungs (`adapt rungs` lists them); run cheapest first")]
+        = DEFAULT_RUNGS,
     bar: Annotated[str, typer.Option(help="what 'good enough' means; a rung meets it only when every 95 % interval "
                                           "is on the right side, e.g. correct>=0.6,hallucination<=0.1,p50_ms<=2000,"
                                           "usd_per_1k<=1 (shares as 0-1; a p95_ms condition needs >= 72 "
-                                          "--latency-items to be decidable). Metrics: " + ", ".join(BAR_METRICS))]
-        = "correct>=0.5,hallucination<=0.2,p50_ms<=5000,usd_per_1k<=1",
+                                          "--latency-items to be decidable). Metrics: " + ", ".join(BY_BAR))]
+        = DEFAULT_BAR,
     recipe: Annotated[Optional[list[str]], typer.Option(help="RUNG=RECIPE to replace a rung's default recipe")] = None,
     out: Annotated[Path, typer.Option(help="run folder")] = Path("out/ladder"),
     limit: Annotated[Optional[int], typer.Option(help="only N eval items, keeping the share of unanswerable ones")] = None,
@@ -266,37 +298,26 @@ def ladder(
 ) -> None:
     """Climb the ladder: build what each rung needs, evaluate cheapest first, recommend the cheapest
     rung that meets the bar. Exits 1 when no rung meets it (so CI can gate on it), 2 on a user mistake."""
-    from adapt.eval.ladder import run_ladder
+    from adapt.eval.ladder import parse_rung_recipes, run_ladder
 
-    _positive("--limit", limit)
-    _positive("--latency-items", latency_items, zero_ok=True)
-    mapping = {}
-    for pair in recipe or []:
-        if "=" not in pair:
-            raise UserError(f"--recipe expects RUNG=RECIPE, got '{pair}'")
-        k, v = pair.split("=", 1)
-        mapping[k.strip()] = v.strip()
     summary = run_ladder(str(suite), str(docs), [r.strip() for r in rungs.split(",") if r.strip()], bar, out,
-                         mapping, limit, max_steps, resume, overwrite, latency_items=latency_items)
+                         parse_rung_recipes(recipe or []), limit, max_steps, resume, overwrite,
+                         latency_items=latency_items)
     _finish(summary, out, track)
     verdict = summary["ladder"]
     if verdict.get("warning"):
-        err.print(f"[yellow]warning:[/yellow] {verdict['warning']}", highlight=False)
+        _warn(verdict["warning"])
     console.print(f"\n[bold]{verdict['verdict']}[/bold]", highlight=False)
     if not verdict["meets"]:
         raise typer.Exit(1)
 
 
-def _positive(flag: str, value: Optional[int], zero_ok: bool = False) -> None:
-    if value is not None and (value < 0 or (value == 0 and not zero_ok)):
-        raise UserError(f"{flag} must be {'0 or more' if zero_ok else 'at least 1'}, not {value}")
-
-
 def _finish(summary: dict, out: Optional[Path], track: Optional[str]) -> None:
+    """The key columns in the terminal (the report has them all); MLflow when asked."""
     from adapt.eval.report import table_rows
 
     head, rows = table_rows(summary, summary.get("ladder"), terminal=True)
-    table = Table(*head)  # the terminal gets the key columns; the report has them all
+    table = Table(*head)
     table.columns[0].no_wrap = True
     table.columns[0].min_width = max(len(r[0]) for r in rows) if rows else 6
     for r in rows:
@@ -323,27 +344,28 @@ def finetune(
              "only; other files stay)")] = False,
     num_processes: Annotated[int, typer.Option(help="data-parallel processes through accelerate (DDP/FSDP)")] = 1,
     track: Annotated[Optional[str], typer.Option(help="'mlflow' logs the run (local ./mlruns by default)")] = None,
+    overrides: Overrides = None,
 ) -> None:
     """LoRA / QLoRA fine-tuning with trl + peft; writes the adapter, the resolved recipe and metrics."""
-    from adapt.recipe import load_recipe
-    from adapt.train.finetune import check_output, finetune as run, launch
+    from adapt.train.finetune import check_output, data_report, finetune as run, is_main_process, launch
 
-    r = load_recipe(recipe)
-    if num_processes > 1:
+    r = _recipe(recipe, overrides)
+    if num_processes > 1:  # every process runs this command again, through `python -m adapt`
         check_output(Path(output or r.run_dir), resume, overwrite)  # once here, not once per process
-        extra = [*(["--max-steps", str(max_steps)] if max_steps else []),
-                 *(["--output", str(output)] if output else []), *(["--resume"] if resume else []),
-                 *(["--overwrite"] if overwrite else [])]
-        raise typer.Exit(launch(recipe, num_processes, extra))
-    if r.train and r.train.data:
-        from adapt.models import load_tokenizer
-        from adapt.train.check import check_data
-
-        print_check(check_data(r.train.data, load_tokenizer(r.model.name), r.train.max_seq_len))
-    m = run(r, output, max_steps, resume, track=track, overwrite=overwrite)
-    console.print(f"trained {m['steps']} steps in {m['train_seconds']:.0f}s, loss {m['first_loss']} -> "
-                  f"{m['final_loss']}, {m['tokens_per_s']} tokens/s; adapter in "
-                  f"{(output or r.run_dir) / 'adapter'}", highlight=False)
+        args = [recipe, *(["--max-steps", str(max_steps)] if max_steps else []),
+                *(["--output", str(output)] if output else []), *(["--resume"] if resume else []),
+                *(["--overwrite"] if overwrite else []), *(["--track", track] if track else []),
+                *[a for o in overrides or [] for a in ("-o", o)]]
+        raise typer.Exit(launch(args, num_processes))
+    main_process = is_main_process()
+    report = data_report(r) if main_process else None
+    if report:
+        print_check(report)
+    m = run(r, output, max_steps, resume, track=track, overwrite=overwrite, progress=main_process)
+    if main_process:
+        console.print(f"trained {m['steps']} steps in {m['train_seconds']:.0f}s, loss {m['first_loss']} -> "
+                      f"{m['final_loss']}, {m['tokens_per_s']} tokens/s; adapter in "
+                      f"{(output or r.run_dir) / 'adapter'}", highlight=False)
 
 
 @app.command()
@@ -368,53 +390,22 @@ def serve(
     api_key: Annotated[Optional[str], typer.Option(help="require this bearer token (default: $ADAPT_API_KEY)")] = None,
     merged: Annotated[Optional[str], typer.Option(help="vllm: serve this merged export instead of base + adapter")] = None,
     max_batch_size: Annotated[Optional[int], typer.Option(help="transformers: override serve.max_batch_size")] = None,
+    overrides: Overrides = None,
 ) -> None:
-    """Serve a recipe through an OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/models)."""
-    import ipaddress
+    """Serve a recipe through an OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/models),
+    answering the way `adapt ask` and `adapt eval` do (same prompt, same retrieval)."""
+    from adapt.serve import serve as run
 
-    from adapt.recipe import load_recipe
-
-    key = api_key or os.environ.get("ADAPT_API_KEY") or None
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        raise UserError(f"--host must be an IP address or localhost, not '{host}'") from None
-    if not loopback and not key:
-        raise UserError(f"refusing to bind {host} without an API key: pass --api-key or set ADAPT_API_KEY")
-    if engine not in ("auto", "vllm", "transformers"):
-        raise UserError(f"--engine must be auto, vllm or transformers, not '{engine}'")
-    r = load_recipe(recipe)
-    if r.rung == "baseline" or r.model is None or r.model.backend == "openai":
-        raise UserError(f"recipe '{r.name}' has no local model to serve")
-    if engine == "auto":
-        import importlib.util
-
-        import torch
-
-        engine = "vllm" if importlib.util.find_spec("vllm") and torch.cuda.is_available() and r.rag is None \
-            else "transformers"
-    if engine == "vllm":
-        from adapt.serve.vllm import run_vllm, vllm_command
-
-        if r.rag is not None:
-            raise UserError("the vllm engine serves the model alone; use --engine transformers for a rag recipe")
-        raise typer.Exit(run_vllm(vllm_command(r, host, port, key, merged), host, port))
-    import uvicorn
-
-    from adapt.pipeline import Pipeline
-    from adapt.serve.app import create_app
-
-    if max_batch_size:
-        r = r.model_copy(update={"serve": r.serve.model_copy(update={"max_batch_size": max_batch_size})})
-    err.print(f"serving {r.name} ({r.label}) on http://{host}:{port}/v1 with transformers"
-              + (", API key required" if key else ""), highlight=False)
-    uvicorn.run(create_app(r, Pipeline(r), key), host=host, port=port, log_level="warning",
-                limit_concurrency=r.serve.max_queue * 2 + 8)
+    raise typer.Exit(run(_recipe(recipe, overrides), engine, host, port, api_key, merged, max_batch_size,
+                         say=lambda m: err.print(m, highlight=False)))
 
 
 def main() -> None:
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # Libraries read these when (and only if) a command imports them; setting them here keeps the
+    # start-up free of torch and transformers.
+    for var, value in (("HF_HUB_DISABLE_TELEMETRY", "1"), ("TOKENIZERS_PARALLELISM", "false"),
+                       ("TRANSFORMERS_VERBOSITY", "error"), ("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")):
+        os.environ.setdefault(var, value)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=UserWarning, module="(torch|transformers|trl|peft)")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -422,13 +413,6 @@ def main() -> None:
         handler.setLevel(logging.WARNING)
     for noisy in ("transformers", "sentence_transformers", "httpx", "bitsandbytes", "bm25s", "accelerate"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    import datasets
-
-    datasets.disable_progress_bars()  # per-tensor "Loading weights" bars; our own bars stay
     try:
         app()
     except UserError as e:

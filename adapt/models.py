@@ -86,6 +86,7 @@ def convert_gguf(src_dir: Path, gguf_file: str, target: Path) -> float:
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
+    _quiet()
     t0 = time.perf_counter()
     target.parent.mkdir(parents=True, exist_ok=True)
     log.warning("converting %s once to %s (about a minute)", gguf_file, target)
@@ -104,6 +105,13 @@ def convert_gguf(src_dir: Path, gguf_file: str, target: Path) -> float:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return time.perf_counter() - t0
+
+
+def _quiet() -> None:
+    """No per-file "Loading weights" bars from transformers: adapt shows its own progress."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
 
 
 def device() -> str:
@@ -133,6 +141,8 @@ def _hub_error(name: str, err: Exception) -> UserError:
 
 def load_tokenizer(name: str) -> Any:
     from transformers import AutoTokenizer
+
+    _quiet()
 
     path = resolve_generator(name)
     try:
@@ -169,6 +179,8 @@ def load_causal_lm(name: str, dtype: str = "auto", adapter: str | None = None,
 
 def load_embedder(name: str, dev: str | None = None) -> Any:
     from sentence_transformers import SentenceTransformer
+
+    _quiet()
 
     try:
         return SentenceTransformer(resolve_embedder(name), device=dev or device())

@@ -1,7 +1,8 @@
 """From a recipe to answers: the one path that `ask`, `eval` and `serve` share.
 
-baseline: the best BM25 sentence of the documents (no LLM). prompt: the question alone.
-rag / rag+lora: retrieved passages, numbered, and an instruction to cite them or abstain.
+A rung's components decide the steps: retrieve passages (rag rungs), build the prompt (the recipe's
+system prompt, passages numbered for citing), generate (the model, with its adapter on tuned rungs).
+A rung that answers another way (the baseline reads sentences out of the index) brings its own answerer.
 """
 
 from __future__ import annotations
@@ -10,13 +11,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapt.generation import Generation, Messages, chat, make_generator
-from adapt.recipe import Recipe
-
-PROMPT_SYSTEM = ("You are a concise assistant. Answer the question in a few words. "
-                 "If you do not know the answer, reply exactly: {abstain}")
-RAG_SYSTEM = ("Answer the question using only the numbered passages. Answer in a few words and cite the "
-              "passages you used like [1]. If the passages do not contain the answer, reply exactly: {abstain}")
+from adapt import rungs
+from adapt.backends import Generation, Generator, Messages, chat, make_generator
+from adapt.errors import UserError
+from adapt.prompts import grounded_messages, system_prompt
+from adapt.recipe import RagSpec, Recipe
 
 
 @dataclass
@@ -27,69 +26,67 @@ class Answer:
     retrieval_s: float = 0.0
 
 
-def grounded_messages(question: str, passages: list[dict[str, Any]], abstain: str,
-                      system_prompt: str | None = None) -> Messages:
-    """Numbered passages then the question; the system prompt says to cite or abstain."""
-    blocks = []
-    for i, p in enumerate(passages, 1):
-        head = f" ({p['heading']})" if p.get("heading") else ""
-        blocks.append(f"[{i}] {p['source']}{head}\n{p['text']}")
-    user = "Passages:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}"
-    return chat(user, (system_prompt or RAG_SYSTEM).format(abstain=abstain))
+@dataclass
+class Prepared:
+    """A conversation ready for the generator, with the passages it was grounded in."""
+
+    messages: Messages
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    retrieval_s: float = 0.0
+
+
+def open_retriever(rag: RagSpec, index_dir: str | None = None) -> Any:
+    from adapt.rag.index import Index, Reranker
+
+    index = Index.load(index_dir or rag.index, expect_embedder=rag.embedder)
+    return Reranker(index, rag.rerank) if rag.rerank else index
 
 
 class Pipeline:
-    def __init__(self, recipe: Recipe, index_dir: str | None = None, generator: Any = None) -> None:
+    def __init__(self, recipe: Recipe, index_dir: str | None = None, generator: Generator | None = None) -> None:
         self.recipe = recipe
-        self.retriever = None
-        self.baseline = None
-        if recipe.rag is not None:
-            from adapt.rag.index import Index
-
-            index = Index.load(index_dir or recipe.rag.index, expect_embedder=recipe.rag.embedder,
-                               need_embedder=recipe.rung != "baseline")
-            if recipe.rung == "baseline":
-                from adapt.rag.baseline import SentenceBaseline
-
-                self.baseline = SentenceBaseline(index.chunks)
-            else:
-                self.retriever = index
-                if recipe.rag.rerank:
-                    from adapt.rag.index import Reranker
-
-                    self.retriever = Reranker(index, recipe.rag.rerank)
-        self.generator = None
-        if recipe.rung != "baseline":
+        self.rung = rungs.get(recipe.rung)
+        self.retriever: Any = None
+        self.generator: Generator | None = None
+        self.custom: Any = None
+        if self.rung.answerer is not None:
+            self.custom = self.rung.answerer(recipe, index_dir)
+            return
+        if self.rung.retrieves:
+            self.retriever = open_retriever(recipe.rag, index_dir)
+        if self.rung.generates:
             spec = recipe.model
-            if recipe.rung in ("lora", "qlora") and spec.backend != "openai" and not spec.adapter:
-                spec = spec.model_copy(update={"adapter": str(recipe.run_dir / "adapter")})
+            if recipe.adapter_dir and spec.adapter != recipe.adapter_dir:
+                spec = spec.model_copy(update={"adapter": recipe.adapter_dir})
             self.generator = generator or make_generator(spec, recipe.generation.batch_size)
 
-    def messages(self, question: str, passages: list[dict[str, Any]] | None) -> Messages:
-        g = self.recipe.generation
-        if passages is None:
-            return chat(question, (g.system_prompt or PROMPT_SYSTEM).format(abstain=g.abstain_phrase))
-        return grounded_messages(question, passages, g.abstain_phrase, g.system_prompt)
-
-    def retrieve(self, question: str) -> tuple[list[dict[str, Any]] | None, float]:
-        if self.retriever is None:
-            return None, 0.0
+    def retrieve(self, question: str) -> tuple[list[dict[str, Any]], float]:
         t0 = time.perf_counter()
         hits = self.retriever.search(question, k=self.recipe.rag.k, mode=self.recipe.rag.mode)
         return hits, time.perf_counter() - t0
 
+    def prepare(self, conversation: Messages) -> Prepared:
+        """The conversation as the model gets it. Earlier turns stay; a rag rung grounds the last user
+        turn in passages retrieved for it; a conversation without a system prompt gets the recipe's."""
+        g = self.recipe.generation
+        has_system = any(m["role"] == "system" for m in conversation)
+        if self.retriever is None:
+            system = [] if has_system else chat("", system_prompt(g.abstain_phrase, g.system_prompt))[:1]
+            return Prepared(system + list(conversation))
+        last = max((i for i, m in enumerate(conversation) if m["role"] == "user"), default=None)
+        if last is None:
+            raise UserError("a rag recipe answers a user message, and the conversation has none")
+        hits, seconds = self.retrieve(conversation[last]["content"])
+        system, grounded = grounded_messages(conversation[last]["content"], hits, g.abstain_phrase, g.system_prompt)
+        msgs = list(conversation[:last]) + [grounded] + list(conversation[last + 1:])
+        return Prepared(msgs if has_system else [system] + msgs, hits, seconds)
+
     def answer(self, questions: list[str], max_new_tokens: int | None = None) -> list[Answer]:
         """Answers for a batch of questions (one generate call for a local model)."""
-        if self.baseline is not None:
-            out = []
-            for q in questions:
-                t0 = time.perf_counter()
-                text, src = self.baseline.answer(q)
-                dt = time.perf_counter() - t0
-                out.append(Answer(text, Generation(text, 0, 0, dt, dt), [src] if src else [], dt))
-            return out
-        retrieved = [self.retrieve(q) for q in questions]
-        msgs = [self.messages(q, hits) for q, (hits, _) in zip(questions, retrieved)]
+        if self.custom is not None:
+            return self.custom.answer(questions, max_new_tokens)
+        prepared = [self.prepare(chat(q, None)) for q in questions]
         g = self.recipe.generation
-        gens = self.generator.generate(msgs, max_new_tokens or g.max_new_tokens, g.temperature)
-        return [Answer(gen.text, gen, hits or [], rt) for gen, (hits, rt) in zip(gens, retrieved)]
+        gens = self.generator.generate([p.messages for p in prepared], max_new_tokens or g.max_new_tokens,
+                                       g.temperature)
+        return [Answer(gen.text, gen, p.sources, p.retrieval_s) for gen, p in zip(gens, prepared)]

@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from adapt.data.suite import SPLIT_SEED
 from adapt.errors import UserError
+from adapt.rag import CHUNK_OVERLAP, CHUNK_SIZE, DEFAULT_EMBEDDER, DEFAULT_INDEX
 
-Rung = Literal["baseline", "prompt", "rag", "lora", "qlora"]
 DEFAULT_ABSTAIN = "I don't know based on the provided information."
 
 
@@ -79,11 +79,11 @@ class CostSpec(_Strict):
 
 
 class RagSpec(_Strict):
-    index: str = Field(".adapt/index", description="index folder written by `adapt rag build`")
+    index: str = Field(DEFAULT_INDEX, description="index folder written by `adapt rag build`")
     docs: str | None = Field(None, description="documents folder; `adapt ladder` builds the index from it")
-    embedder: str = Field("all-minilm-l6-v2", description="sentence-transformers model (alias, path or hub id)")
-    chunk_size: int = Field(200, ge=16, le=8192, description="chunk length in embedder tokens")
-    chunk_overlap: int = Field(32, ge=0, description="tokens shared by neighbouring chunks of one section")
+    embedder: str = Field(DEFAULT_EMBEDDER, description="sentence-transformers model (alias, path or hub id)")
+    chunk_size: int = Field(CHUNK_SIZE, ge=16, le=8192, description="chunk length in embedder tokens")
+    chunk_overlap: int = Field(CHUNK_OVERLAP, ge=0, description="tokens shared by neighbouring chunks of one section")
     k: int = Field(4, ge=1, le=100, description="passages put in the prompt")
     mode: Literal["dense", "bm25", "hybrid"] = "hybrid"
     rerank: str | None = Field(None, description="cross-encoder model that reorders the retrieved passages")
@@ -99,7 +99,7 @@ class SuiteSource(_Strict):
     """Knowledge mode: training examples built from an eval suite and a RAG index."""
 
     suite: str = Field(description="eval suite JSONL (id, question, answers)")
-    index: str = Field(".adapt/index", description="index the passages are retrieved from")
+    index: str = Field(DEFAULT_INDEX, description="index the passages are retrieved from")
     docs: str | None = Field(None, description="documents to build the index from when it does not exist yet")
     k: int = Field(3, ge=1, le=50, description="passages per training example")
     train_fraction: float = Field(0.5, gt=0, lt=1, description="share of items used for training; the rest stay for eval")
@@ -155,7 +155,8 @@ class ServeSpec(_Strict):
 
 class Recipe(_Strict):
     name: str
-    rung: Rung
+    rung: str = Field(description="the ladder rung: baseline, prompt, rag, lora, qlora, rag+lora, rag+qlora "
+                                  "(`adapt rungs` lists them)")
     description: str = ""
     model: ModelSpec | None = None
     generation: GenerationSpec = GenerationSpec()
@@ -166,14 +167,12 @@ class Recipe(_Strict):
 
     @model_validator(mode="after")
     def _rung_needs(self) -> Recipe:
-        if self.rung != "baseline" and self.model is None:
-            raise ValueError(f"rung '{self.rung}' needs a 'model'")
-        if self.rung in ("rag", "baseline") and self.rag is None:
-            raise ValueError(f"rung '{self.rung}' needs a 'rag' section (the index to answer from)")
-        if self.rung in ("lora", "qlora") and self.train is None:
-            raise ValueError(f"rung '{self.rung}' needs a 'train' section")
-        if self.train is not None and self.rung not in ("lora", "qlora"):
-            raise ValueError("a 'train' section only goes with rung 'lora' or 'qlora'")
+        from adapt import rungs
+
+        rung = rungs.get(self.rung)  # an unknown name is a ValueError listing the known ones
+        problems = rung.problems({s for s in rungs.SECTIONS if getattr(self, s) is not None})
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @property
@@ -182,11 +181,11 @@ class Recipe(_Strict):
         return Path(self.train.output_dir if self.train and self.train.output_dir else f"runs/{self.name}")
 
     @property
-    def label(self) -> str:
-        """The rung as the ladder names it: RAG on a fine-tuned model is 'rag+lora'."""
-        if self.rung in ("lora", "qlora") and self.rag is not None:
-            return f"rag+{self.rung}"
-        return self.rung
+    def adapter_dir(self) -> str | None:
+        """The adapter this recipe answers with: model.adapter, else the one its training writes."""
+        if self.model is None or self.model.backend == "openai":
+            return None
+        return self.model.adapter or (str(self.run_dir / "adapter") if self.train else None)
 
 
 # --- loading -------------------------------------------------------------------------------------
@@ -270,7 +269,7 @@ def _expand_env(data: dict[str, Any], source: str = "<recipe>") -> dict[str, Any
     return data
 
 
-def load_recipe(ref: str | Path) -> Recipe:
+def load_recipe(ref: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
     path = resolve_path(str(ref))
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -29,7 +29,7 @@ def main() -> None:
 
     from adapt.data.suite import load_suite
     from adapt.eval.harness import evaluate
-    from adapt.generation import make_generator
+    from adapt.backends import make_generator
     from adapt.recipe import load_recipe
 
     base = load_recipe(a.recipe)

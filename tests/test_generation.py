@@ -5,7 +5,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from adapt.errors import UserError
-from adapt.generation import LocalGenerator, OpenAIGenerator, chat
+from adapt.backends import chat
+from adapt.backends.local import LocalGenerator
+from adapt.backends.openai import OpenAIGenerator
 from adapt.models import load_causal_lm
 from adapt.recipe import ModelSpec
 
@@ -74,9 +76,9 @@ def test_openai_backend_streams_retries_and_authenticates(fake_server, monkeypat
 
 
 def test_missing_api_usage_is_a_flagged_estimate_not_zero(fake_server, monkeypatch):
-    import adapt.generation
+    import adapt.backends.openai
 
-    monkeypatch.setattr(adapt.generation, "_ESTIMATOR", [None])  # 4 characters a token, no model needed
+    monkeypatch.setattr(adapt.backends.openai, "_ESTIMATOR", [None])  # 4 characters a token, no model needed
     _FakeOpenAI.send_usage, _FakeOpenAI.fail_first = False, 0
     out = OpenAIGenerator(fake_server, "m").generate([chat("What is the capital of France?", "Be brief.")], 5)[0]
     assert out.usage_estimated and out.text == "echo: What is the capital of France?"
@@ -92,5 +94,5 @@ def test_openai_backend_missing_key_env(monkeypatch):
 
 def test_openai_backend_unreachable_is_reported():
     gen = OpenAIGenerator("http://127.0.0.1:9/v1", "m", max_retries=1, timeout_s=1)
-    with pytest.raises(RuntimeError, match="unreachable"):
+    with pytest.raises(UserError, match="cannot reach"):
         gen.generate([chat("x", None)], 4)

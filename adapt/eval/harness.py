@@ -16,8 +16,9 @@ from typing import Any, Callable
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from adapt.artifacts import read_jsonl, sha256_file, versions, write_json, write_text
-from adapt.data.suite import Item, stratified_head
+from adapt import rungs
+from adapt.artifacts import adapter_run, read_jsonl, sha256_file, versions, write_json, write_text
+from adapt.data.suite import Item, load_suite, stratified_head
 from adapt.eval import LATENCY_ITEMS
 from adapt.errors import UserError
 from adapt.eval.metrics import JUDGE_PROMPT, grade, judge_gold, parse_judge, retrieval_hit
@@ -32,18 +33,9 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     return [row for _, row in read_jsonl(path, torn_tail_ok=True)] if path.is_file() else []
 
 
-def adapter_run(recipe: Recipe) -> dict[str, Any]:
-    """The run.json `adapt finetune` wrote beside the recipe's adapter; {} when there is none."""
-    if recipe.model is None or recipe.model.backend == "openai":
-        return {}
-    adapter = recipe.model.adapter or (str(recipe.run_dir / "adapter") if recipe.train else None)
-    run = Path(adapter).parent / "run.json" if adapter else None
-    return json.loads(run.read_text()) if run is not None and run.is_file() else {}
-
-
 def trained_ids(recipe: Recipe) -> set[str]:
     """Item ids the recipe's adapter was trained on, as its run.json recorded them."""
-    return set(adapter_run(recipe).get("data", {}).get("train_ids", []))
+    return set(adapter_run(recipe.adapter_dir).get("data", {}).get("train_ids", []))
 
 
 def index_build_seconds(index: str | Path) -> float:
@@ -58,9 +50,9 @@ def index_build_seconds(index: str | Path) -> float:
 def one_off_seconds(recipe: Recipe, index: str | None) -> float:
     """Index build (any rung that reads the index) plus training, as their artifacts recorded them."""
     total = 0.0
-    if recipe.rag is not None:
+    if rungs.get(recipe.rung).reads_index:
         total += index_build_seconds(index or recipe.rag.index)
-    return total + adapter_run(recipe).get("metrics", {}).get("train_seconds", 0.0)
+    return total + adapter_run(recipe.adapter_dir).get("metrics", {}).get("train_seconds", 0.0)
 
 
 def evaluate(recipes: list[Recipe], items: list[Item], out: str | Path, index: str | None = None,
@@ -102,7 +94,7 @@ def evaluate(recipes: list[Recipe], items: list[Item], out: str | Path, index: s
         for recipe in recipes:
             todo = [i for i in items if (recipe.name, i.id) not in done]
             to_time = [i for i in sample if (recipe.name, i.id) not in timed]
-            task = bar.add_task(f"{recipe.name} ({recipe.label})", total=len(items) + len(sample),
+            task = bar.add_task(f"{recipe.name} ({recipe.rung})", total=len(items) + len(sample),
                                 completed=len(items) - len(todo) + len(sample) - len(to_time))
             if not todo and not to_time:
                 continue
@@ -128,7 +120,7 @@ def evaluate(recipes: list[Recipe], items: list[Item], out: str | Path, index: s
                 t = {"recipe": recipe.name, "id": item.id,
                      "latency_ms": round((g.latency_s + ans.retrieval_s) * 1000, 2),
                      "ttft_ms": round(((g.ttft_s or g.latency_s) + ans.retrieval_s) * 1000, 2),
-                     "retrieval_ms": round(ans.retrieval_s * 1000, 2) if recipe.rag else None}
+                     "retrieval_ms": round(ans.retrieval_s * 1000, 2) if rungs.get(recipe.rung).retrieves else None}
                 _append(tf, [t])
                 timings.append(t)
                 bar.advance(task, 1)
@@ -151,6 +143,23 @@ def evaluate(recipes: list[Recipe], items: list[Item], out: str | Path, index: s
     write_json(out / "summary.json", summary)
     write_reports(out, summary, records, timings)
     return summary
+
+
+def check_counts(limit: int | None, latency_items: int | None) -> None:
+    if limit is not None and limit < 1:
+        raise UserError(f"--limit must be at least 1, not {limit}")
+    if latency_items is not None and latency_items < 0:
+        raise UserError(f"--latency-items must be 0 or more, not {latency_items}")
+
+
+def evaluate_suite(recipes: list[Recipe], suite: str | Path, out: str | Path, index: str | None = None,
+                   limit: int | None = None, **kwargs: Any) -> dict[str, Any]:
+    """`adapt eval`: the suite file's items (the first `limit`, stratified) through evaluate()."""
+    check_counts(limit, kwargs.get("latency_items"))
+    suite = Path(suite)
+    items = load_suite(suite)
+    return evaluate(recipes, stratified_head(items, limit) if limit else items, out, index=index,
+                    suite_name=suite.name, suite_path=suite, **kwargs)
 
 
 def _without_trained(recipes: list[Recipe], items: list[Item]) -> tuple[list[Item], list[str]]:
@@ -195,10 +204,10 @@ def _rewrite(path: Path, records: list[dict[str, Any]]) -> None:
 def _record(recipe: Recipe, item: Item, ans: Any, wall_s: float) -> dict[str, Any]:
     g = ans.generation
     graded = grade(ans.text, item.answers, item.question, recipe.generation.abstain_phrase)
-    retrieves = recipe.rag is not None and recipe.rung != "baseline"
+    retrieves = rungs.get(recipe.rung).retrieves
     ranked = {"retrieval_rank": retrieval_hit(ans.sources, item.source, item.context)} if retrieves else {}
     return {
-        "recipe": recipe.name, "rung": recipe.label, "id": item.id, "question": item.question,
+        "recipe": recipe.name, "rung": recipe.rung, "id": item.id, "question": item.question,
         "gold": item.answers, "answer": ans.text, "grade": graded.label, "reason": graded.reason,
         "em": graded.em, "f1": graded.f1, "input_tokens": g.input_tokens, "output_tokens": g.output_tokens,
         "usage_estimated": g.usage_estimated, "wall_ms": round(wall_s * 1000, 2),
@@ -208,7 +217,7 @@ def _record(recipe: Recipe, item: Item, ans: Any, wall_s: float) -> dict[str, An
 
 
 def _judge_generator(judge: Recipe) -> Any:
-    from adapt.generation import make_generator
+    from adapt.backends import make_generator
 
     if judge.model is None:
         raise UserError(f"--judge: recipe '{judge.name}' has no model to grade with")
@@ -218,7 +227,7 @@ def _judge_generator(judge: Recipe) -> Any:
 def _apply_judge(gen: Any, batch: list[Item], records: list[dict[str, Any]]) -> None:
     """The judge's label becomes the grade; the lexical one stays beside it, so agreement is measurable.
     An unreadable verdict keeps the lexical grade."""
-    from adapt.generation import chat
+    from adapt.backends import chat
 
     prompts = [chat(JUDGE_PROMPT.format(question=i.question, gold=judge_gold(i.answers), answer=r["answer"]), None)
                for i, r in zip(batch, records)]

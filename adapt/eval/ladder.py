@@ -11,14 +11,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+from adapt import rungs
 from adapt.data.suite import SPLIT_SEED, load_suite, split_items, stratified_head, write_suite
 from adapt.errors import UserError
 from adapt.eval import registry, stats
 from adapt.recipe import Recipe, load_recipe
 
-# rung -> default recipe, in ladder (cheapest first) order
-DEFAULT_RECIPES = {"baseline": "baseline", "prompt": "prompt-local", "rag": "rag-local",
-                   "lora": "smollm2-lora", "rag+lora": "rag-smollm2-lora"}
 FEW_ITEMS = 100
 _COND = re.compile(r"^\s*([\w@]+)\s*(>=|<=|>|<)\s*([0-9.eE+-]+)\s*$")
 
@@ -130,7 +128,37 @@ def what_decides(c: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def run_ladder(suite: str, docs: str, rungs: list[str], bar: str, out: str | Path,
+def parse_rung_recipes(pairs: list[str]) -> dict[str, str]:
+    """['lora=my-lora'] -> {'lora': 'my-lora'}: the recipes that replace rungs' defaults."""
+    out = {}
+    for pair in pairs:
+        rung, sep, recipe = (x.strip() for x in pair.partition("="))
+        if not sep or not rung or not recipe:
+            raise UserError(f"--recipe expects RUNG=RECIPE, got '{pair}'")
+        out[rung] = recipe
+    return out
+
+
+def ladder_recipes(names: list[str], chosen: dict[str, str]) -> list[Recipe]:
+    """The recipe for each named rung, in ladder order (cheapest first)."""
+    if not names:
+        raise UserError("--rungs is empty: name at least one of " + ", ".join(rungs.names()))
+    unknown = [n for n in [*names, *chosen] if n not in rungs.names()]
+    if unknown:
+        raise UserError(f"unknown rung(s) {unknown}: choose from {', '.join(rungs.names())}")
+    recipes = []
+    for rung in sorted(dict.fromkeys(names), key=lambda n: (rungs.get(n).place, names.index(n))):
+        name = chosen.get(rung) or rungs.get(rung).default_recipe
+        if name is None:
+            raise UserError(f"rung '{rung}' has no default recipe: give one with --recipe {rung}=RECIPE")
+        recipe = load_recipe(name)
+        if recipe.rung != rung:
+            raise UserError(f"--recipe {rung}={name}: that recipe is rung '{recipe.rung}', not '{rung}'")
+        recipes.append(recipe)
+    return recipes
+
+
+def run_ladder(suite: str, docs: str, rung_names: list[str], bar: str, out: str | Path,
                recipe_names: dict[str, str] | None = None, limit: int | None = None,
                max_steps: int | None = None, resume: bool = False, overwrite: bool = False,
                progress: bool = True, latency_items: int | None = None) -> dict[str, Any]:
@@ -140,13 +168,11 @@ def run_ladder(suite: str, docs: str, rungs: list[str], bar: str, out: str | Pat
     from adapt.eval.report import write_reports
     from adapt.rag.index import build_index
 
+    from adapt.eval.harness import check_counts
+
     parse_bar(bar)  # fail before any work
-    names = {**DEFAULT_RECIPES, **(recipe_names or {})}
-    if not rungs:
-        raise UserError("--rungs is empty: name at least one of " + ", ".join(DEFAULT_RECIPES))
-    unknown = [r for r in rungs if r not in names]
-    if unknown:
-        raise UserError(f"unknown rung(s) {unknown}: choose from {', '.join(DEFAULT_RECIPES)}")
+    check_counts(limit, latency_items)
+    recipes = ladder_recipes(rung_names, recipe_names or {})
     out = Path(out)
     items = load_suite(suite)
     if (out / "items.jsonl").exists() and not resume:
@@ -154,17 +180,15 @@ def run_ladder(suite: str, docs: str, rungs: list[str], bar: str, out: str | Pat
             raise UserError(f"{out} holds an earlier ladder run: --resume continues it, --overwrite replaces it")
         for name in ("items.jsonl", "timings.jsonl", "run.json"):
             (out / name).unlink(missing_ok=True)
-    order = list(names)
-    recipes = [load_recipe(names[rung]) for rung in sorted(rungs, key=order.index)]
     index = out / "index"
     one_off: dict[str, float] = {}
-    if any(r.rag is not None for r in recipes):
-        rag = next(r.rag for r in recipes if r.rag is not None)
+    readers = [r for r in recipes if rungs.get(r.rung).reads_index]
+    if readers:
+        rag = readers[0].rag
         build_index(docs, index, rag.embedder, rag.chunk_size, rag.chunk_overlap, progress=progress)
-        for r in recipes:
-            if r.rag is not None:  # the baseline reads the index too
-                one_off[r.name] = index_build_seconds(index)
-    tuned = [r for r in recipes if r.train is not None]
+        for r in readers:
+            one_off[r.name] = index_build_seconds(index)
+    tuned = [r for r in recipes if rungs.get(r.rung).adapter is not None]
     eval_items = items
     if tuned:
         from adapt.train.finetune import finetune
@@ -176,7 +200,7 @@ def run_ladder(suite: str, docs: str, rungs: list[str], bar: str, out: str | Pat
         write_suite(eval_items, out / "eval-suite.jsonl")
         runs: dict[str, tuple[Path, float]] = {}  # one training run serves lora and rag+lora alike
         for i, r in enumerate(recipes):
-            if r.train is None:
+            if r not in tuned:
                 continue
             key = r.model.model_dump_json() + r.train.model_dump_json(exclude={"output_dir"})
             if key not in runs:

@@ -20,22 +20,15 @@ import collections
 import itertools
 import math
 import re
-import string
 import unicodedata
 from dataclasses import dataclass, replace
 from typing import Any
 
+from adapt.data.text import normalize
+
 # ---------------------------------------------------------------------------------------------
 # SQuAD metrics
 
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
-_PUNCT = set(string.punctuation)
-
-
-def normalize(text: str) -> str:
-    """SQuAD normalization: lowercase, drop punctuation and articles, squeeze spaces."""
-    text = "".join(ch for ch in text.lower() if ch not in _PUNCT)
-    return " ".join(_ARTICLES.sub(" ", text).split())
 
 
 def exact_match(pred: str, gold: str) -> float:

@@ -89,7 +89,7 @@ def summarize(records: list[dict[str, Any]], recipes: list[Recipe], suite: str, 
             continue
         once = one_off_s.get(recipe.name, 0.0)
         cost_once = machine_usd(recipe.cost, once) if once else 0.0
-        row = summary_row(recipe.name, recipe.label, recs, [t for t in timings or [] if t["recipe"] == recipe.name],
+        row = summary_row(recipe.name, recipe.rung, recs, [t for t in timings or [] if t["recipe"] == recipe.name],
                           _round(usd_per_1k_queries(recipe, recs)), _round(cost_once),
                           batch_size=recipe.generation.batch_size)
         row["one_off_s"] = round(once, 1)

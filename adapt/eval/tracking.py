@@ -7,15 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from adapt.errors import UserError
-
-
-def mlflow_defaults() -> None:
-    """A local ./mlruns file store unless the user points MLFLOW_TRACKING_URI elsewhere (MLflow 3
-    wants an explicit opt-in for file stores)."""
-    if "MLFLOW_TRACKING_URI" not in os.environ:
-        os.environ["MLFLOW_TRACKING_URI"] = f"file:{Path('mlruns').resolve()}"
-    if os.environ["MLFLOW_TRACKING_URI"].startswith("file:"):
-        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+from adapt.tracking import mlflow_defaults
 
 
 def metrics_of(row: dict[str, Any]) -> dict[str, float]:

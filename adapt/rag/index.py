@@ -32,6 +32,7 @@ import numpy as np
 
 from adapt.artifacts import read_jsonl, versions, write_json
 from adapt.errors import UserError
+from adapt.rag import CHUNK_OVERLAP, CHUNK_SIZE, DEFAULT_EMBEDDER, DEFAULT_INDEX
 from adapt.rag.chunking import Chunk, chunk_document
 from adapt.rag.loaders import check_file, load_file, sha256, walk
 
@@ -118,8 +119,8 @@ def _to_gpu(index: Any) -> Any:
     return index
 
 
-def build_index(docs: str | Path, index: str | Path = ".adapt/index", embedder: str = "all-minilm-l6-v2",
-                chunk_size: int = 200, chunk_overlap: int = 32, index_type: str = "auto",
+def build_index(docs: str | Path, index: str | Path = DEFAULT_INDEX, embedder: str = DEFAULT_EMBEDDER,
+                chunk_size: int = CHUNK_SIZE, chunk_overlap: int = CHUNK_OVERLAP, index_type: str = "auto",
                 progress: bool = True, embedder_model: Any = None, warn: Any = None) -> BuildReport:
     """Index every readable file under `docs`; see the module docstring for the guarantees."""
     t0 = time.perf_counter()
@@ -216,6 +217,24 @@ def build_index(docs: str | Path, index: str | Path = ".adapt/index", embedder: 
 
         _write_build(link, manifest, chunks, vecs, kind, stamp=stamp, locked_at=locked_at)
         return report
+
+
+def build_from(rag: Any = None, docs: str | Path | None = None, index: str | None = None,
+               embedder: str | None = None, chunk_size: int | None = None, chunk_overlap: int | None = None,
+               index_type: str = "auto", warn: Any = None) -> BuildReport:
+    """`adapt rag build`: an explicit argument wins, then the recipe's rag section (`rag`), then the default."""
+    if index_type not in ("auto", "flat", "hnsw"):
+        raise UserError(f"--index-type must be auto, flat or hnsw, not '{index_type}'")
+    docs = docs or (rag.docs if rag is not None else None)
+    if docs is None:
+        raise UserError("name the documents folder: `adapt rag build DOCS`, or a --recipe whose rag.docs names it")
+
+    def pick(given: Any, field: str, default: Any) -> Any:
+        return given if given is not None else getattr(rag, field) if rag is not None else default
+
+    return build_index(docs, pick(index, "index", DEFAULT_INDEX), pick(embedder, "embedder", DEFAULT_EMBEDDER),
+                       pick(chunk_size, "chunk_size", CHUNK_SIZE), pick(chunk_overlap, "chunk_overlap", CHUNK_OVERLAP),
+                       index_type, warn=warn)
 
 
 @contextlib.contextmanager
@@ -337,7 +356,7 @@ class Index:
             self.bm25.retrieve([[next(iter(self.bm25.vocab_dict))]], k=1, show_progress=False)
 
     @classmethod
-    def load(cls, index: str | Path = ".adapt/index", expect_embedder: str | None = None,
+    def load(cls, index: str | Path = DEFAULT_INDEX, expect_embedder: str | None = None,
              need_embedder: bool = True, embedder_model: Any = None) -> Index:
         path = Path(index)
         if not (path / "manifest.json").is_file():

@@ -16,9 +16,8 @@ Robustness rules, each learnt from a failure:
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
-import copy
-import functools
 import hmac
 import ipaddress
 import json
@@ -34,7 +33,8 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from adapt.generation import Generation
+from adapt.backends import Generation, Generator
+from adapt.errors import UserError
 from adapt.pipeline import Pipeline
 from adapt.recipe import Recipe, ServeSpec
 
@@ -104,49 +104,19 @@ class _Job:
     cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
 
 
-@contextlib.contextmanager
-def stop_when(gen: Any, cancelled: Callable[[], list[bool]]):
-    """For the length of one call in the model thread, make the local model's generate() stop rows
-    whose `cancelled()` flag is set (all rows cancelled: generation ends at the next token).
-
-    LocalGenerator.generate() takes no stopping criteria, so ours is bound into the model's
-    generate() here and unbound after; only the model thread calls the model, so nothing races."""
-    model = getattr(gen, "model", None)
-    if model is None or not callable(getattr(model, "generate", None)):  # not a local model
-        yield
-        return
-    import torch
-    from transformers import StoppingCriteria, StoppingCriteriaList
-
-    class _Cancelled(StoppingCriteria):
-        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-            return torch.tensor(cancelled(), dtype=torch.bool, device=input_ids.device)
-
-    own = vars(model).get("generate")  # an instance-level generate() to restore, if there was one
-    model.generate = functools.partial(model.generate, stopping_criteria=StoppingCriteriaList([_Cancelled()]))
-    try:
-        yield
-    finally:
-        if own is not None:
-            model.generate = own
-        else:
-            del model.generate
-
-
 class Batcher:
     """Collects requests for up to `wait_ms` (or `max_batch` of them) and runs them as one batch.
 
     `outstanding` counts every admitted request (queued, set aside for a later batch, generating,
     or streaming) until the model thread is done with it; `max_queue` caps that plain count."""
 
-    def __init__(self, generate: Any, executor: Executor, max_batch: int, wait_ms: float, max_queue: int,
-                 gen: Any = None) -> None:
-        self.generate, self.executor, self.gen = generate, executor, gen
+    def __init__(self, gen: Generator, executor: Executor, max_batch: int, wait_ms: float, max_queue: int) -> None:
+        self.gen, self.executor = gen, executor
         self.max_batch, self.wait_s, self.max_queue = max_batch, wait_ms / 1000, max_queue
         self.queue: asyncio.Queue[_Job] | None = None
         self.task: asyncio.Task | None = None
         self.outstanding = 0
-        self.batches: list[int] = []  # sizes, for tests and the load test
+        self.batches: collections.deque[int] = collections.deque(maxlen=1024)  # recent sizes, for tests
 
     def start(self) -> None:
         self.queue = asyncio.Queue()
@@ -183,8 +153,8 @@ class Batcher:
 
     def _call(self, batch: list[_Job]) -> list[Generation]:
         """In the model thread: one generate() call that stops the rows whose clients are gone."""
-        with stop_when(self.gen, lambda: [j.cancelled.is_set() for j in batch]):
-            return self.generate([j.prompt for j in batch], batch[0].max_tokens, batch[0].temperature)
+        return self.gen.generate([j.prompt for j in batch], batch[0].max_tokens, batch[0].temperature,
+                                 cancelled=lambda: [j.cancelled.is_set() for j in batch])
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -387,12 +357,9 @@ class _Guard:
         await self.app(scope, receive, send)
 
 
-def _context_limit(gen: Any, spec: ServeSpec) -> int | None:
-    """The most tokens (prompt + answer) the local model can attend to."""
-    limits = [spec.max_model_len] if spec.max_model_len else []
-    cfg = getattr(getattr(gen, "model", None), "config", None)
-    if isinstance(getattr(cfg, "max_position_embeddings", None), int):
-        limits.append(cfg.max_position_embeddings)
+def _context_limit(gen: Generator, spec: ServeSpec) -> int | None:
+    """The most tokens (prompt + answer) the model can attend to."""
+    limits = [x for x in (spec.max_model_len, gen.context_length) if x]
     return min(limits) if limits else None
 
 
@@ -400,12 +367,11 @@ def create_app(recipe: Recipe, pipeline: Pipeline | None = None, api_key: str | 
     spec = recipe.serve
     pipe = pipeline or Pipeline(recipe)
     gen = pipe.generator
+    if gen is None:
+        raise UserError(f"recipe '{recipe.name}' (rung {recipe.rung}) answers without a model: nothing to serve")
     worker = ModelThread()
-    batcher = Batcher(gen.generate, worker, spec.max_batch_size, spec.batch_wait_ms, spec.max_queue, gen)
+    batcher = Batcher(gen, worker, spec.max_batch_size, spec.batch_wait_ms, spec.max_queue)
     context = _context_limit(gen, spec)
-    # The event loop counts prompt tokens with its own copy of the tokenizer: a fast tokenizer
-    # changes its padding state on every call, so sharing one with the model thread could race.
-    counter = copy.deepcopy(gen.tok) if context and hasattr(gen, "tok") and hasattr(gen, "prompt_text") else None
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -414,7 +380,7 @@ def create_app(recipe: Recipe, pipeline: Pipeline | None = None, api_key: str | 
         worker.shutdown(wait=False)
 
     app = FastAPI(title=f"adapt serve: {recipe.name}", docs_url=None, redoc_url=None, lifespan=lifespan)
-    app.state.batcher, app.state.worker, app.state.counter = batcher, worker, counter
+    app.state.batcher, app.state.worker = batcher, worker
 
     def _guard(request: Request) -> Any:
         """The response that refuses this request, or None to let it through."""
@@ -451,14 +417,12 @@ def create_app(recipe: Recipe, pipeline: Pipeline | None = None, api_key: str | 
 
     def _fit(prompt: Any, max_tokens: int, param: str) -> int:
         """Refuse a prompt over the model's context; shorten max_tokens to the room left."""
-        if counter is None:
-            return max_tokens
         try:
-            text = prompt if isinstance(prompt, str) else counter.apply_chat_template(
-                prompt, add_generation_prompt=True, tokenize=False)
+            n = gen.count_tokens(prompt)
         except Exception as e:  # the model's chat template refuses this conversation (roles, order)
             raise BadRequest(f"the model's chat template refuses these messages: {e}", param=param) from None
-        n = len(counter(text, add_special_tokens=False)["input_ids"])
+        if n is None or context is None:
+            return max_tokens
         if n >= context:
             raise BadRequest(f"the prompt is {n} tokens; this model's context holds {context}", param=param,
                              code="context_length_exceeded")
@@ -499,19 +463,15 @@ def create_app(recipe: Recipe, pipeline: Pipeline | None = None, api_key: str | 
         stream = body.get("stream")
         if stream not in (None, True, False):
             raise BadRequest("'stream' must be a boolean", param="stream")
-        sources: list[dict] | None = None
-        if pipe.retriever is not None:  # RAG recipe: ground the last user question in retrieved passages
-            last = max((i for i, m in enumerate(msgs) if m["role"] == "user"), default=None)
-            if last is None:
-                raise BadRequest("a rag model needs a user message to answer", param="messages")
-            hits, _ = await asyncio.get_running_loop().run_in_executor(None, pipe.retrieve, msgs[last]["content"])
-            system, grounded = pipe.messages(msgs[last]["content"], hits)
-            # keep the conversation: earlier turns stay, the passages join the last user turn, and
-            # the client's own system prompt wins over the recipe's (which is used when none is sent)
-            msgs = msgs[:last] + [grounded] + msgs[last + 1:]
-            if not any(m["role"] == "system" for m in msgs):
-                msgs = [system] + msgs
-            sources = [{k: h.get(k) for k in ("source", "chunk_id", "heading", "score")} for h in hits]
+        # the pipeline ask and eval answer through: the recipe's system prompt unless the client sends
+        # one, and for a rag recipe passages retrieved for the last user turn (off the event loop)
+        try:
+            prepared = await asyncio.get_running_loop().run_in_executor(None, pipe.prepare, msgs)
+        except UserError as e:
+            raise BadRequest(str(e), param="messages") from None
+        msgs = prepared.messages
+        sources = ([{k: h.get(k) for k in ("source", "chunk_id", "heading", "score")} for h in prepared.sources]
+                   if pipe.retriever is not None else None)
         max_tokens = _fit(msgs, max_tokens, "messages")
         rid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         if stream:
@@ -546,9 +506,8 @@ def create_app(recipe: Recipe, pipeline: Pipeline | None = None, api_key: str | 
 
         def work() -> None:
             try:
-                with stop_when(gen, lambda: [cancelled.is_set()]):
-                    g = stream_generate(gen, msgs, max_tokens, temp,
-                                        lambda piece: loop.call_soon_threadsafe(q.put_nowait, piece))
+                g = gen.stream(msgs, max_tokens, temp, lambda piece: loop.call_soon_threadsafe(q.put_nowait, piece),
+                               cancelled.is_set)
                 loop.call_soon_threadsafe(q.put_nowait, g)
             except Exception as e:  # reported in-band, the server lives on
                 loop.call_soon_threadsafe(q.put_nowait, e)
@@ -633,35 +592,3 @@ def _usage(g: Generation) -> dict[str, int]:
 
 def _sse(obj: dict) -> str:
     return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n"
-
-
-def stream_generate(gen: Any, messages: Any, max_tokens: int, temperature: float, emit: Any) -> Generation:
-    """Run one generation, calling emit(text) for each decoded piece (transformers' TextIteratorStreamer)."""
-    from transformers import TextIteratorStreamer
-
-    if not hasattr(gen, "model"):  # not a local model: no token stream, send the whole answer
-        g = gen.generate([messages], max_tokens, temperature)[0]
-        emit(g.text)
-        return g
-    streamer = TextIteratorStreamer(gen.tok, skip_prompt=True, skip_special_tokens=True)
-    result: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            result["g"] = gen.generate([messages], max_tokens, temperature, streamer=streamer)[0]
-        except BaseException as e:  # noqa: BLE001 - re-raised below, in the calling thread
-            result["error"] = e
-        finally:
-            # generate() ends the streamer only when it succeeds; end it here too, or the loop below
-            # (and with it the model thread and every later request) would wait forever
-            streamer.end()
-
-    t = threading.Thread(target=run, name="adapt-generate", daemon=True)
-    t.start()
-    for piece in streamer:
-        if piece:
-            emit(piece)
-    t.join()
-    if "error" in result:
-        raise result["error"]
-    return result["g"]

@@ -39,7 +39,7 @@ def vllm_command(recipe: Recipe, host: str, port: int, api_key: str | None, merg
            "--gpu-memory-utilization", str(s.gpu_memory_utilization)]
     if s.max_model_len:
         cmd += ["--max-model-len", str(s.max_model_len)]
-    adapter = recipe.model.adapter or (str(recipe.run_dir / "adapter") if recipe.rung in ("lora", "qlora") else None)
+    adapter = recipe.adapter_dir
     if adapter and not merged:
         if not (Path(adapter) / "adapter_config.json").is_file():
             raise UserError(f"no adapter at {adapter}: run `adapt finetune {recipe.name}` first, or pass --merged")

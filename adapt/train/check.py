@@ -15,10 +15,21 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 PHONE = re.compile(r"(?<!\w)(\+?\d[\d ()-]{7,}\d)(?!\w)")
 
 
+def check_file(path: str | Path, recipe: Any = None, max_seq_len: int | None = None,
+               suite: str | Path | None = None) -> dict[str, Any]:
+    """`adapt data check`: with the recipe's tokenizer and max_seq_len when a recipe is given."""
+    from adapt.models import DEFAULT_GENERATOR, load_tokenizer
+
+    model = recipe.model.name if recipe is not None and recipe.model is not None and recipe.model.name \
+        else DEFAULT_GENERATOR
+    limit = max_seq_len or (recipe.train.max_seq_len if recipe is not None and recipe.train else 512)
+    return check_data(path, load_tokenizer(model), limit, suite)
+
+
 def check_data(path: str | Path, tokenizer: Any, max_seq_len: int, suite: str | Path | None = None) -> dict[str, Any]:
     """Counts, empties, duplicates, token lengths against max_seq_len, eval leakage, PII-like strings.
     A malformed row raises UserError naming its line."""
-    from adapt.eval.metrics import normalize
+    from adapt.data.text import normalize
 
     rows = read_rows(path)
     examples, empty, pii = [], [], []

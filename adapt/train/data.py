@@ -89,7 +89,7 @@ def knowledge_examples(items: list[Any], index: Any, k: int, abstain: str, mode:
     Teaches a small model to answer from context and to decline when the passages lack the answer,
     which is what the RAG-on-a-fine-tuned-model rung needs.
     """
-    from adapt.pipeline import grounded_messages
+    from adapt.prompts import grounded_messages
 
     out = []
     for item in items:

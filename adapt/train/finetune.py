@@ -8,7 +8,6 @@ leaves a half-written adapter; checkpoints every `save_steps` make `--resume` po
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import shutil
@@ -17,9 +16,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from adapt import rungs
 from adapt.artifacts import versions, write_json
 from adapt.errors import UserError
-from adapt.recipe import Recipe, TrainSpec, load_recipe
+from adapt.recipe import Recipe, TrainSpec
 
 
 def resolve_defaults(train: TrainSpec, dev: str) -> dict[str, Any]:
@@ -134,8 +134,11 @@ def finetune(recipe: Recipe, output: str | Path | None = None, max_steps: int | 
     from adapt.models import device, load_tokenizer, resolve_generator
     from adapt.train.data import fingerprint
 
-    if recipe.rung not in ("lora", "qlora"):
-        raise UserError(f"recipe '{recipe.name}' is rung '{recipe.rung}': finetune takes a lora or qlora recipe")
+    adapter = rungs.get(recipe.rung).adapter
+    if adapter is None:
+        trained = ", ".join(r.name for r in rungs.all_rungs() if r.adapter is not None)
+        raise UserError(f"recipe '{recipe.name}' is rung '{recipe.rung}', which trains nothing: finetune takes a "
+                        f"recipe of rung {trained}")
     if recipe.model.backend == "openai":
         raise UserError("finetune needs a local model (name), not an endpoint")
     t = recipe.train
@@ -153,7 +156,7 @@ def finetune(recipe: Recipe, output: str | Path | None = None, max_steps: int | 
         raise UserError("no training examples")
     tok = load_tokenizer(recipe.model.name)
     tok.padding_side = "right"
-    qlora = recipe.rung == "qlora"
+    qlora = adapter.bits == 4
     kwargs: dict[str, Any] = {"dtype": torch.bfloat16 if resolved["bf16"] else torch.float32}
     if qlora:
         from transformers import BitsAndBytesConfig
@@ -177,7 +180,7 @@ def finetune(recipe: Recipe, output: str | Path | None = None, max_steps: int | 
         parts = ds.train_test_split(test_size=t.eval_split, seed=t.seed)
         ds, eval_ds = parts["train"], parts["test"]
     if track == "mlflow":
-        from adapt.eval.tracking import mlflow_defaults
+        from adapt.tracking import mlflow_defaults
 
         mlflow_defaults()
         os.environ.setdefault("MLFLOW_EXPERIMENT_NAME", "adapt")
@@ -254,9 +257,24 @@ def _peak_mb(dev: str) -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux reports KiB
 
 
-def launch(recipe_ref: str, num_processes: int, extra: list[str]) -> int:
-    """Multi-process training through accelerate (DDP or FSDP); past one machine use
-    `accelerate launch --num_machines ... -m adapt.train.finetune RECIPE` directly."""
+def data_report(recipe: Recipe) -> dict[str, Any] | None:
+    """`adapt data check` on a recipe's own training file before any GPU time is spent; None in
+    knowledge mode (examples built from a suite)."""
+    if not (recipe.train and recipe.train.data):
+        return None
+    from adapt.models import load_tokenizer
+    from adapt.train.check import check_data
+
+    return check_data(recipe.train.data, load_tokenizer(recipe.model.name), recipe.train.max_seq_len)
+
+
+def is_main_process() -> bool:
+    return int(os.environ.get("RANK", 0)) == 0
+
+
+def launch(args: list[str], num_processes: int) -> int:
+    """Run `adapt finetune ARGS` in `num_processes` data-parallel processes through accelerate (DDP or
+    FSDP). Past one machine, call `accelerate launch --num_machines ... -m adapt finetune RECIPE` directly."""
     import subprocess
 
     import torch
@@ -264,30 +282,5 @@ def launch(recipe_ref: str, num_processes: int, extra: list[str]) -> int:
     mode = ["--multi_gpu"] if torch.cuda.is_available() else ["--cpu"]
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(num_processes),
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", *mode,
-           "-m", "adapt.train.finetune", recipe_ref, *extra]
+           "-m", "adapt", "finetune", *args]
     return subprocess.call(cmd)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Entry point for `accelerate launch -m adapt.train.finetune RECIPE [--max-steps N] [--output DIR]
-    [--resume | --overwrite]`."""
-    import argparse
-
-    ap = argparse.ArgumentParser(prog="python -m adapt.train.finetune")
-    ap.add_argument("recipe")
-    ap.add_argument("--max-steps", type=int)
-    ap.add_argument("--output")
-    ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--overwrite", action="store_true")
-    a = ap.parse_args(argv)
-    try:
-        m = finetune(load_recipe(a.recipe), a.output, a.max_steps, a.resume, progress=False, overwrite=a.overwrite)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
-    if int(os.environ.get("RANK", 0)) == 0:
-        print(json.dumps(m))
-
-
-if __name__ == "__main__":
-    main()

@@ -91,7 +91,7 @@ class FakePipeline:
         self.calls, self.text, self.seconds = [], answer, seconds
 
     def answer(self, questions, max_new_tokens=None):
-        from adapt.generation import Generation
+        from adapt.backends import Generation
         from adapt.pipeline import Answer
 
         self.calls.append(list(questions))
@@ -186,9 +186,9 @@ def test_bad_suite_rows_name_line_and_field(tmp_path, cli):
 
 
 def test_llm_judge_grades_every_item_and_agreement_is_reported(tmp_path, monkeypatch):
-    import adapt.generation
+    import adapt.backends
     from adapt.eval.metrics import judge_gold
-    from adapt.generation import Generation
+    from adapt.backends import Generation
 
     class Judge:
         prompts = []
@@ -201,7 +201,7 @@ def test_llm_judge_grades_every_item_and_agreement_is_reported(tmp_path, monkeyp
                        ("C" if judge_gold([]) in m[-1]["content"] else "A") for m in batch]
             return [Generation(t, 1, 1, 0.0, 0.0) for t in replies]
 
-    monkeypatch.setattr(adapt.generation, "make_generator", lambda spec, bs=8: Judge())
+    monkeypatch.setattr(adapt.backends, "make_generator", lambda spec, bs=8: Judge())
     r = parse_recipe({"name": "p", "rung": "prompt", "model": "m"})
     judge = parse_recipe({"name": "j", "rung": "prompt", "model": "judge-model"})
     s = evaluate([r], ITEMS, tmp_path / "run", judge=judge, progress=False, latency_items=0,

@@ -123,6 +123,7 @@ def test_ladder_exits_1_when_no_rung_meets(cli, monkeypatch, tmp_path):
     monkeypatch.setattr(ladder_mod, "run_ladder", fake)
     code, out, err = cli("ladder", "--suite", "s.jsonl", "--docs", "d", "--out", tmp_path)
     assert code == 1 and "No rung meets the bar" in out and "rag-local" in out
+    monkeypatch.undo()
     code, _, err = cli("ladder", "--suite", "s.jsonl", "--docs", "d", "--limit", "0")
     assert code == 2 and "--limit" in err
 
@@ -148,7 +149,7 @@ def test_ladder_overwrite_and_resume_reach_finetune(monkeypatch, tmp_path):
     monkeypatch.setattr(report_mod, "write_reports", lambda *a, **k: None)
     monkeypatch.setattr(harness_mod, "evaluate", lambda recipes, items, out, **kw: (
         out.mkdir(parents=True, exist_ok=True), (out / "items.jsonl").write_text(""),
-        {"recipes": [_row(r.name, r.label, 9, 1, 0) for r in recipes]})[2])
+        {"recipes": [_row(r.name, r.rung, 9, 1, 0) for r in recipes]})[2])
     suite = tmp_path / "s.jsonl"
     suite.write_text("".join(json.dumps({"id": f"q{i}", "question": "q", "answers": [] if i % 4 == 0 else ["a"]})
                              + "\n" for i in range(12)))

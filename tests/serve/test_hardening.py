@@ -7,7 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from adapt.generation import Generation
+from adapt.backends import Generation
+from tests.fakes import FakeGenerator
 from adapt.pipeline import Pipeline
 from adapt.recipe import parse_recipe
 from tests.serve.test_server import KEY, start_server, tiny_rag_recipe
@@ -307,10 +308,10 @@ def test_rag_keeps_the_system_prompt_and_earlier_turns(tiny_llama, tmp_path, ser
     recipe = tiny_rag_recipe(tiny_llama, tmp_path)
     seen = []
 
-    class Fake:
-        def generate(self, batch, max_new_tokens, temperature=0.0):
+    class Fake(FakeGenerator):
+        def generate(self, batch, max_new_tokens, temperature=0.0, cancelled=None):
             seen.extend(batch)
-            return [Generation("ok", 1, 1, 0.0, 0.0) for _ in batch]
+            return super().generate(batch, max_new_tokens, temperature, cancelled)
 
     base, _ = serve(recipe, Pipeline(recipe, generator=Fake()), api_key=None)
     convo = [{"role": "system", "content": "You are a pirate."}, {"role": "user", "content": "Hello"},
@@ -354,9 +355,9 @@ def test_a_request_to_a_dead_batcher_fails_at_once(tiny_llama, serve):
 def test_a_conversation_the_chat_template_refuses_is_a_400(tiny_llama, serve):
     recipe = _recipe(tiny_llama)
     pipe = Pipeline(recipe)
-    base, app = serve(recipe, pipe)
     # a template that, like many models', insists on a shape of conversation this one does not have
-    app.state.counter.chat_template = "{{ raise_exception('roles must alternate') }}"
+    pipe.generator.tok.chat_template = "{{ raise_exception('roles must alternate') }}"
+    base, app = serve(recipe, pipe)
     r = _post(base, HI)
     assert r.status_code == 400 and "roles must alternate" in r.json()["error"]["message"]
     assert app.state.batcher.outstanding == 0 and _post(base, {**HI, "max_tokens": 1}).status_code == 400

@@ -98,8 +98,9 @@ def slow(self, *a, **k):
     time.sleep(0.15)
     return orig(self, *a, **k)
 transformers.Trainer.training_step = slow
-from adapt.train.finetune import main
-main(sys.argv[1:])
+from adapt.cli import main
+sys.argv = ["adapt", "finetune", *sys.argv[1:]]
+main()
 """
 
 

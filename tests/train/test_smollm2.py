@@ -2,7 +2,8 @@
 
 import pytest
 
-from adapt.generation import LocalGenerator, chat
+from adapt.backends import chat
+from adapt.backends.local import LocalGenerator
 from adapt.models import load_causal_lm
 from adapt.recipe import load_recipe
 from adapt.train.finetune import finetune

@@ -1,0 +1,150 @@
+"""The ladder's rungs: one registered part per file in this folder.
+
+A rung is composed of components (an index to retrieve from, a model, a trained adapter, ...).
+The components say which recipe sections the rung reads, which artifacts must exist before it
+answers (and how `adapt ladder` builds them), how it answers and what one-off cost it carries.
+Nothing outside a rung's own file names it: callers ask the rung what it has.
+
+Adding a rung: a file here that calls `register(Rung(...))`, plus a recipe with `rung: <name>`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from adapt.recipe import Recipe
+
+SECTIONS = ("model", "rag", "train")  # the recipe sections a rung may need; the others every rung has
+
+
+@dataclass(frozen=True)
+class Component:
+    section: str  # the recipe section it reads
+    what: str     # one line, for error messages and docs
+
+
+@dataclass(frozen=True)
+class Retrieval(Component):
+    """Passages from the recipe's index go into the prompt (artifact: the index)."""
+
+    section: str = "rag"
+    what: str = "the index whose passages ground the answer"
+
+
+@dataclass(frozen=True)
+class IndexText(Component):
+    """Answers are read straight out of the index's text, no model (artifact: the index)."""
+
+    section: str = "rag"
+    what: str = "the index the answers are read from"
+
+
+@dataclass(frozen=True)
+class Model(Component):
+    section: str = "model"
+    what: str = "the model that writes the answer"
+
+
+@dataclass(frozen=True)
+class Adapter(Component):
+    """A LoRA adapter trained by `adapt finetune` on top of the model (artifact: the adapter)."""
+
+    section: str = "train"
+    what: str = "how `adapt finetune` trains the adapter"
+    bits: int | None = None  # 4: the base model is loaded in 4-bit while training (QLoRA)
+
+
+# (recipe, index folder or None) -> an object with answer(questions, max_new_tokens) -> list[Answer]
+AnswererFactory = Callable[["Recipe", "str | None"], Any]
+
+
+@dataclass(frozen=True)
+class Rung:
+    name: str
+    place: int                           # position on the ladder, cheapest first
+    description: str
+    components: tuple[Component, ...]
+    default_recipe: str | None = None    # what `adapt ladder` runs for this rung unless told otherwise
+    # Rungs that answer without the standard path (retrieve -> prompt -> generate) bring their own.
+    answerer: AnswererFactory | None = None
+
+    def component(self, kind: type[Component]) -> Component | None:
+        return next((c for c in self.components if isinstance(c, kind)), None)
+
+    @property
+    def sections(self) -> frozenset[str]:
+        return frozenset(c.section for c in self.components)
+
+    @property
+    def retrieves(self) -> bool:
+        return self.component(Retrieval) is not None
+
+    @property
+    def reads_index(self) -> bool:
+        return self.retrieves or self.component(IndexText) is not None
+
+    @property
+    def generates(self) -> bool:
+        return self.component(Model) is not None
+
+    @property
+    def adapter(self) -> Adapter | None:
+        return self.component(Adapter)  # type: ignore[return-value]
+
+    def problems(self, present: set[str]) -> list[str]:
+        """What is wrong with a recipe for this rung that has the sections `present`."""
+        out = []
+        for c in self.components:
+            if c.section not in present:
+                out.append(f"rung '{self.name}' needs a '{c.section}' section ({c.what})")
+        for s in sorted(present - self.sections):
+            same = [r.name for r in all_rungs() if r.sections == present and r.answerer is None]
+            hint = f"; with a '{s}' section it is rung '{same[0]}'" if same else ""
+            out.append(f"rung '{self.name}' does not read a '{s}' section{hint}")
+        return out
+
+
+_REGISTRY: dict[str, Rung] = {}
+_LOADED: list[bool] = []
+
+
+def register(rung: Rung) -> Rung:
+    if rung.name in _REGISTRY and _REGISTRY[rung.name] != rung:
+        raise ValueError(f"rung '{rung.name}' is registered twice")
+    _REGISTRY[rung.name] = rung
+    return rung
+
+
+def _load() -> None:
+    """Import every module in this folder once; each registers its rungs."""
+    if _LOADED:
+        return
+    _LOADED.append(True)
+    for mod in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        importlib.import_module(f"{__name__}.{mod.name}")
+
+
+def all_rungs() -> list[Rung]:
+    """Every registered rung, in ladder order."""
+    _load()
+    return sorted(_REGISTRY.values(), key=lambda r: (r.place, r.name))
+
+
+def names() -> list[str]:
+    return [r.name for r in all_rungs()]
+
+
+def get(name: str) -> Rung:
+    _load()
+    if name not in _REGISTRY:
+        import difflib
+
+        close = difflib.get_close_matches(name, names(), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise ValueError(f"unknown rung '{name}' ({hint}known: {', '.join(names())})")
+    return _REGISTRY[name]

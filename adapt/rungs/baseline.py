@@ -1,0 +1,33 @@
+"""baseline: no LLM. The best BM25 sentence of the documents, the bar every model must clear."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from adapt.rungs import IndexText, Rung, register
+
+
+class SentenceAnswerer:
+    def __init__(self, recipe: Any, index_dir: str | None) -> None:
+        from adapt.rag.baseline import SentenceBaseline
+        from adapt.rag.index import Index
+
+        index = Index.load(index_dir or recipe.rag.index, expect_embedder=recipe.rag.embedder, need_embedder=False)
+        self.picker = SentenceBaseline(index.chunks)
+
+    def answer(self, questions: list[str], max_new_tokens: int | None = None) -> list[Any]:
+        from adapt.backends import Generation
+        from adapt.pipeline import Answer
+
+        out = []
+        for q in questions:
+            t0 = time.perf_counter()
+            text, src = self.picker.answer(q)
+            dt = time.perf_counter() - t0
+            out.append(Answer(text, Generation(text, 0, 0, dt, dt), [src] if src else [], dt))
+        return out
+
+
+register(Rung("baseline", 0, "answers with the document sentence that best matches the question (BM25)",
+              (IndexText(),), default_recipe="baseline", answerer=SentenceAnswerer))
