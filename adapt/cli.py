@@ -126,13 +126,12 @@ def ask(recipe: RecipeArg, question: str,
                           "input_tokens": g.input_tokens, "output_tokens": g.output_tokens,
                           "latency_ms": round((g.latency_s + ans.retrieval_s) * 1000, 1),
                           "ttft_ms": round(((g.ttft_s or g.latency_s) + ans.retrieval_s) * 1000, 1),
-                          "sources": [{k: s.get(k) for k in ("source", "chunk_id", "heading", "score")}
-                                      for s in ans.sources]}))
+                          "sources": [s.brief() for s in ans.sources]}))
         return
     console.print(ans.text)
     for i, s in enumerate(ans.sources, 1):
-        head = f" > {s['heading']}" if s.get("heading") else ""
-        console.print(f"  [dim][{i}] {s['source']}{head}[/dim]")
+        head = f" > {s.heading}" if s.heading else ""
+        console.print(f"  [dim][{i}] {s.source}{head}[/dim]")
 
 
 # --- rag -----------------------------------------------------------------------------------------
@@ -180,13 +179,13 @@ def rag_query(
 
     hits = Index.load(index, expect_embedder=embedder, need_embedder=mode != "bm25").search(question, k, mode)
     if as_json:
-        print(json.dumps([{key: h[key] for key in ("source", "chunk_id", "score", "heading", "text")} for h in hits],
-                         ensure_ascii=False))
+        print(json.dumps([{key: getattr(h, key) for key in ("source", "chunk_id", "score", "heading", "text")}
+                          for h in hits], ensure_ascii=False))
         return
     for h in hits:
-        head = f" > {h['heading']}" if h["heading"] else ""
-        console.print(f"[bold][{h['rank']}] {h['source']}{head}[/bold] [dim]{h['score']:.4f}[/dim]")
-        console.print(h["text"][:300].replace("\n", " ") + ("..." if len(h["text"]) > 300 else ""), highlight=False)
+        head = f" > {h.heading}" if h.heading else ""
+        console.print(f"[bold][{h.rank}] {h.source}{head}[/bold] [dim]{h.score:.4f}[/dim]")
+        console.print(h.text[:300].replace("\n", " ") + ("..." if len(h.text) > 300 else ""), highlight=False)
 
 
 # --- data ----------------------------------------------------------------------------------------

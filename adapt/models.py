@@ -11,12 +11,11 @@ import importlib.metadata
 import importlib.util
 import logging
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from adapt.artifacts import atomic_dir
 from adapt.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -88,22 +87,17 @@ def convert_gguf(src_dir: Path, gguf_file: str, target: Path) -> float:
 
     _quiet()
     t0 = time.perf_counter()
-    target.parent.mkdir(parents=True, exist_ok=True)
     log.warning("converting %s once to %s (about a minute)", gguf_file, target)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
     try:
-        model = AutoModelForCausalLM.from_pretrained(
-            src_dir, gguf_file=gguf_file, quantization_config=GgufConfig(dequantize=True))
-        tok = AutoTokenizer.from_pretrained(src_dir, gguf_file=gguf_file)
-        model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-        try:
-            os.rename(tmp, target)
-        except OSError:  # another process finished first: keep its copy
-            if not (target / "config.json").is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with atomic_dir(target) as tmp:
+            model = AutoModelForCausalLM.from_pretrained(
+                src_dir, gguf_file=gguf_file, quantization_config=GgufConfig(dequantize=True))
+            tok = AutoTokenizer.from_pretrained(src_dir, gguf_file=gguf_file)
+            model.save_pretrained(tmp)
+            tok.save_pretrained(tmp)
+    except OSError:  # the rename fails when another process finished first: keep its copy
+        if not (target / "config.json").is_file():
+            raise
     return time.perf_counter() - t0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapt import rungs
 from adapt.backends import Generation, Generator, Messages, chat, make_generator
@@ -17,12 +17,15 @@ from adapt.errors import UserError
 from adapt.prompts import grounded_messages, system_prompt
 from adapt.recipe import RagSpec, Recipe
 
+if TYPE_CHECKING:
+    from adapt.rag.index import Hit
+
 
 @dataclass
 class Answer:
     text: str
     generation: Generation | None = None
-    sources: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[Hit] = field(default_factory=list)
     retrieval_s: float = 0.0
 
 
@@ -31,7 +34,7 @@ class Prepared:
     """A conversation ready for the generator, with the passages it was grounded in."""
 
     messages: Messages
-    sources: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[Hit] = field(default_factory=list)
     retrieval_s: float = 0.0
 
 
@@ -60,7 +63,7 @@ class Pipeline:
                 spec = spec.model_copy(update={"adapter": recipe.adapter_dir})
             self.generator = generator or make_generator(spec, recipe.generation.batch_size)
 
-    def retrieve(self, question: str) -> tuple[list[dict[str, Any]], float]:
+    def retrieve(self, question: str) -> tuple[list[Hit], float]:
         t0 = time.perf_counter()
         hits = self.retriever.search(question, k=self.recipe.rag.k, mode=self.recipe.rag.mode)
         return hits, time.perf_counter() - t0
@@ -84,7 +87,12 @@ class Pipeline:
     def answer(self, questions: list[str], max_new_tokens: int | None = None) -> list[Answer]:
         """Answers for a batch of questions (one generate call for a local model)."""
         if self.custom is not None:
-            return self.custom.answer(questions, max_new_tokens)
+            t0 = time.perf_counter()
+            answers = self.custom.answer(questions, max_new_tokens)
+            each = (time.perf_counter() - t0) / max(len(answers), 1)
+            for a in answers:  # a rung's own answerer may leave out the generation: ask and eval read it
+                a.generation = a.generation or Generation(a.text, 0, 0, each, each)
+            return answers
         prepared = [self.prepare(chat(q, None)) for q in questions]
         g = self.recipe.generation
         gens = self.generator.generate([p.messages for p in prepared], max_new_tokens or g.max_new_tokens,

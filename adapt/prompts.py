@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from adapt.backends import Messages, chat
+
+if TYPE_CHECKING:
+    from adapt.rag.chunking import Chunk
 
 PROMPT_SYSTEM = ("You are a concise assistant. Answer the question in a few words. "
                  "If you do not know the answer, reply exactly: {abstain}")
@@ -17,12 +20,12 @@ def system_prompt(abstain: str, system_prompt: str | None = None, grounded: bool
     return (system_prompt or (RAG_SYSTEM if grounded else PROMPT_SYSTEM)).format(abstain=abstain)
 
 
-def grounded_messages(question: str, passages: list[dict[str, Any]], abstain: str,
+def grounded_messages(question: str, passages: list[Chunk], abstain: str,
                       system: str | None = None) -> Messages:
-    """Numbered passages then the question; the system prompt says to cite or abstain."""
+    """Numbered passages (retrieved hits) then the question; the system prompt says to cite or abstain."""
     blocks = []
     for i, p in enumerate(passages, 1):
-        head = f" ({p['heading']})" if p.get("heading") else ""
-        blocks.append(f"[{i}] {p['source']}{head}\n{p['text']}")
+        head = f" ({p.heading})" if p.heading else ""
+        blocks.append(f"[{i}] {p.source}{head}\n{p.text}")
     user = "Passages:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}"
     return chat(user, system_prompt(abstain, system, grounded=True))

@@ -25,12 +25,12 @@ ROOT = Path(__file__).resolve().parents[1]
 def latency(model, words: list[str], questions: list[str], n: int, tmp: Path) -> dict[str, tuple[float, float]]:
     """p50/p95 ms of Index.search at n synthetic chunks (SQuAD words, random unit vectors, HNSW),
     the query embedding included."""
+    from adapt.rag.chunking import Chunk
     from adapt.rag.index import Index, _write_build
 
     rng = random.Random(0)
-    chunks = [{"chunk_id": f"s{i}", "source": f"synthetic/{i // 100}.md", "file": f"synthetic/{i // 100}.md",
-               "title": "", "heading": "", "text": " ".join(rng.choices(words, k=60)), "start": 0, "end": 0}
-              for i in range(n)]
+    chunks = [Chunk(f"s{i}", f"synthetic/{i // 100}.md", f"synthetic/{i // 100}.md", "", "",
+                    " ".join(rng.choices(words, k=60)), 0, 0) for i in range(n)]
     vecs = np.random.default_rng(0).standard_normal((n, model.get_embedding_dimension())).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     manifest = {"format": 1, "embedder": "all-minilm-l6-v2", "dim": int(vecs.shape[1]), "chunk_size": 200,
@@ -64,7 +64,6 @@ def main() -> None:
     from adapt.data.suite import load_suite
     from adapt.eval.metrics import retrieval_hit
     from adapt.models import load_embedder
-    from adapt.rag.chunking import Chunk
     from adapt.rag.index import Index, build_index
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-rag-"))
@@ -84,7 +83,7 @@ def main() -> None:
     # 1. ingest: the whole `adapt rag build` against raw encode of the very same chunk texts
     rep = build_index(tmp / "docs", tmp / "idx", progress=False, embedder_model=model)
     index = Index.load(tmp / "idx", embedder_model=model)
-    texts = [Chunk(**{k: c[k] for k in Chunk.__dataclass_fields__}).embed_text() for c in index.chunks]
+    texts = [c.embed_text() for c in index.chunks]
     t0 = time.perf_counter()
     model.encode(texts, batch_size=64, normalize_embeddings=True)
     raw_s = time.perf_counter() - t0
@@ -101,7 +100,7 @@ def main() -> None:
     # 3. latency at scale
     n = args.n_large
     t0 = time.perf_counter()
-    lat = latency(model, " ".join(c["text"] for c in index.chunks).split(), [i.question for i in items[: args.queries]],
+    lat = latency(model, " ".join(c.text for c in index.chunks).split(), [i.question for i in items[: args.queries]],
                   n, tmp)
     big_build_s = time.perf_counter() - t0
     questions = items[: args.queries]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -52,10 +51,10 @@ def load_suite(path: str | Path) -> list[Item]:
 
 
 def write_suite(items: list[Item], path: str | Path) -> None:
-    from adapt.artifacts import write_text
+    """Write a suite atomically; unset optional fields are left out of each row."""
+    from adapt.artifacts import write_jsonl
 
-    write_text(Path(path), "".join(json.dumps({k: v for k, v in asdict(i).items() if v is not None},
-                                              ensure_ascii=False) + "\n" for i in items))
+    write_jsonl(Path(path), [{k: v for k, v in asdict(i).items() if v is not None} for i in items])
 
 
 def split_items(items: list[Item], train_fraction: float, seed: int = SPLIT_SEED) -> tuple[list[Item], list[Item]]:

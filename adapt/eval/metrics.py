@@ -22,9 +22,12 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from adapt.data.text import normalize
+
+if TYPE_CHECKING:
+    from adapt.rag.chunking import Chunk
 
 # ---------------------------------------------------------------------------------------------
 # SQuAD metrics
@@ -1215,14 +1218,14 @@ def parse_judge(text: str) -> str | None:
 # Retrieval
 
 
-def retrieval_hit(hits: list[dict[str, Any]], source: str | None, context: str | None = None) -> int | None:
+def retrieval_hit(hits: list[Chunk], source: str | None, context: str | None = None) -> int | None:
     """Rank (1-based) of the first retrieved chunk from the gold source (and overlapping the gold
     paragraph when the item names one); None for a miss."""
     if not source:
         return None
     for rank, h in enumerate(hits, 1):
-        if h.get("source") != source:
+        if h.source != source:
             continue
-        if context is None or h["text"][:60] in context or context[:60] in h["text"]:
+        if context is None or h.text[:60] in context or context[:60] in h.text:
             return rank
     return None

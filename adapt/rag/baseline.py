@@ -3,35 +3,33 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+
+from adapt.rag.bm25 import tokenize
+from adapt.rag.chunking import Chunk
+from adapt.rag.index import Hit
 
 _SENT = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 class SentenceBaseline:
-    def __init__(self, chunks: list[dict[str, Any]]) -> None:
+    def __init__(self, chunks: list[Chunk]) -> None:
         import bm25s
 
-        self.sentences: list[tuple[str, dict[str, Any]]] = []
+        self.sentences: list[tuple[str, Chunk]] = []
         for c in chunks:
-            for s in _SENT.split(c["text"]):
+            for s in _SENT.split(c.text):
                 if len(s.split()) >= 3:
                     self.sentences.append((s.strip(), c))
         self.bm25 = bm25s.BM25()
-        self.bm25.index(self._tokens([s for s, _ in self.sentences]), show_progress=False)
+        self.bm25.index(tokenize([s for s, _ in self.sentences]), show_progress=False)
 
-    @staticmethod
-    def _tokens(texts: list[str]) -> list[list[str]]:
-        import bm25s
-
-        return bm25s.tokenize(texts, stopwords="en", return_ids=False, show_progress=False)
-
-    def answer(self, question: str) -> tuple[str, dict[str, Any] | None]:
-        tokens = self._tokens([question])
+    def answer(self, question: str) -> tuple[str, Hit | None]:
+        """The best sentence and the chunk it came from; ("", None) when nothing matches."""
+        tokens = tokenize([question])
         if not tokens[0] or not self.sentences:
             return "", None
         ids, scores = self.bm25.retrieve(tokens, k=1, show_progress=False)
         if scores[0][0] <= 0:
             return "", None
         text, chunk = self.sentences[int(ids[0][0])]
-        return text, {**chunk, "score": float(scores[0][0]), "rank": 1}
+        return text, Hit.of(chunk, float(scores[0][0]), 1)

@@ -24,15 +24,16 @@ import os
 import shutil
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from adapt.artifacts import read_jsonl, versions, write_json
+from adapt.artifacts import read_jsonl, versions, write_json, write_jsonl
 from adapt.errors import UserError
 from adapt.rag import CHUNK_OVERLAP, CHUNK_SIZE, DEFAULT_EMBEDDER, DEFAULT_INDEX
+from adapt.rag.bm25 import tokenize
 from adapt.rag.chunking import Chunk, chunk_document
 from adapt.rag.loaders import check_file, load_file, sha256, walk
 
@@ -56,14 +57,24 @@ class BuildReport:
     embedded_chunks: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
-    embed_seconds: float = 0.0
     index_type: str = ""
 
 
-def _bm25_tokens(texts: list[str]) -> list[list[str]]:
-    import bm25s
+@dataclass
+class Hit(Chunk):
+    """A retrieved chunk: its fields, the score the last ranking stage gave it, and its rank (from 1)."""
 
-    return bm25s.tokenize(texts, stopwords="en", return_ids=False, show_progress=False)
+    score: float
+    rank: int
+
+    @classmethod
+    def of(cls, chunk: Chunk, score: float, rank: int) -> Hit:
+        """`chunk` scored and ranked; a Hit given here is re-ranked (its old score and rank are replaced)."""
+        return cls(**{**vars(chunk), "score": score, "rank": rank})
+
+    def brief(self) -> dict[str, Any]:
+        """Where the passage is and how it scored, without its text: what `ask --json` and the server report."""
+        return {"source": self.source, "chunk_id": self.chunk_id, "heading": self.heading, "score": self.score}
 
 
 class Embedder:
@@ -141,14 +152,14 @@ def build_index(docs: str | Path, index: str | Path = DEFAULT_INDEX, embedder: s
             warn(f"chunk size {chunk_size} exceeds what {embedder} reads ({emb.max_seq_length} tokens); using {size}")
 
         # what the previous build can lend us: same embedder and chunking, same file hash
-        prev: dict[str, tuple[str, list[dict], np.ndarray]] = {}
+        prev: dict[str, tuple[str, list[Chunk], np.ndarray]] = {}
         old = _load_previous(link)
         if old is not None:
             m = old["manifest"]
             if (m["embedder"], m["chunk_size"], m["chunk_overlap"]) == (embedder, size, chunk_overlap):
                 by_file: dict[str, list[int]] = {}
                 for i, c in enumerate(old["chunks"]):
-                    by_file.setdefault(c["file"], []).append(i)
+                    by_file.setdefault(c.file, []).append(i)
                 for f, sha in m["files"].items():
                     rows = by_file.get(f, [])
                     prev[f] = (sha, [old["chunks"][i] for i in rows], old["vectors"][rows])
@@ -156,7 +167,7 @@ def build_index(docs: str | Path, index: str | Path = DEFAULT_INDEX, embedder: s
                 warn("embedder or chunking changed since the last build: re-embedding everything")
 
         files: dict[str, str] = {}
-        chunks: list[dict] = []
+        chunks: list[Chunk] = []
         vectors: list[np.ndarray] = []
         new_chunks: list[Chunk] = []
         for path in walk(docs):
@@ -184,11 +195,9 @@ def build_index(docs: str | Path, index: str | Path = DEFAULT_INDEX, embedder: s
         if not files:
             raise UserError(f"nothing indexable in {docs} ({len(report.skipped)} file(s) skipped)")
 
-        t1 = time.perf_counter()
         if new_chunks:
             vectors.append(emb.encode([c.embed_text() for c in new_chunks], progress=progress))
-            chunks.extend(c.to_dict() for c in new_chunks)
-        report.embed_seconds = time.perf_counter() - t1
+            chunks.extend(new_chunks)
         report.embedded_chunks = len(new_chunks)
         vecs = np.concatenate(vectors) if vectors else np.zeros((0, emb.dim), np.float32)
         if len(chunks) == 0:
@@ -255,7 +264,7 @@ def _build_lock(link: Path) -> Iterator[float]:
         os.close(fd)  # closing releases the flock
 
 
-def _write_build(link: Path, manifest: dict, chunks: list[dict], vectors: np.ndarray, kind: str,
+def _write_build(link: Path, manifest: dict, chunks: list[Chunk], vectors: np.ndarray, kind: str,
                  stamp: Callable[[dict], None] | None = None, locked_at: float | None = None) -> None:
     """Write a complete build folder, swap the link to it, collect garbage. `stamp` completes the
     manifest (timings) just before it is written, last, into the still-private folder; `locked_at`:
@@ -268,13 +277,11 @@ def _write_build(link: Path, manifest: dict, chunks: list[dict], vectors: np.nda
     tmp = build.with_name(build.name + ".partial")
     tmp.mkdir()
     try:
-        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
-            for c in chunks:
-                f.write(json.dumps(c, ensure_ascii=False) + "\n")
+        write_jsonl(tmp / "chunks.jsonl", [c.to_dict() for c in chunks])
         np.save(tmp / "vectors.npy", vectors)
         faiss.write_index(_faiss_index(vectors, kind), str(tmp / "faiss.index"))
         bm25 = bm25s.BM25()
-        bm25.index(_bm25_tokens([Chunk(**c).embed_text() for c in chunks]), show_progress=False)
+        bm25.index(tokenize([c.embed_text() for c in chunks]), show_progress=False)
         bm25.save(str(tmp / "bm25"))
         if stamp is not None:
             stamp(manifest)
@@ -323,7 +330,7 @@ def _load_previous(link: Path) -> dict | None:
     try:
         old = {"manifest": json.loads((link / "manifest.json").read_text()),
                "chunks": _read_chunks(link), "vectors": np.load(link / "vectors.npy")}
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, UserError):  # damaged: lend nothing, embed everything again
         return None
     # lend nothing from a build this code cannot read, or whose rows do not line up: rebuild all
     if old["manifest"].get("format") != FORMAT or len(old["chunks"]) != len(old["vectors"]):
@@ -331,14 +338,23 @@ def _load_previous(link: Path) -> dict | None:
     return old
 
 
-def _read_chunks(path: Path) -> list[dict]:
-    return [row for _, row in read_jsonl(path / "chunks.jsonl")]
+_CHUNK_FIELDS = {f.name for f in fields(Chunk)}
+
+
+def _read_chunks(path: Path) -> list[Chunk]:
+    chunks = []
+    for n, row in read_jsonl(path / "chunks.jsonl"):
+        if not isinstance(row, dict) or set(row) != _CHUNK_FIELDS:
+            raise UserError(f"{path / 'chunks.jsonl'}:{n}: not a chunk of this adapt's format: rebuild the index "
+                            f"with `adapt rag build DOCS --index ...`")
+        chunks.append(Chunk(**row))
+    return chunks
 
 
 class Index:
     """A loaded index: dense, BM25 and hybrid search over the same chunks."""
 
-    def __init__(self, path: Path, manifest: dict, chunks: list[dict], embedder: Embedder | None) -> None:
+    def __init__(self, path: Path, manifest: dict, chunks: list[Chunk], embedder: Embedder | None) -> None:
         import bm25s
         import faiss
 
@@ -387,14 +403,14 @@ class Index:
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
     def lexical(self, query: str, n: int) -> list[tuple[int, float]]:
-        tokens = _bm25_tokens([query])
+        tokens = tokenize([query])
         if not tokens[0]:
             return []
         ids, scores = self.bm25.retrieve(tokens, k=min(n, len(self.chunks)), show_progress=False, n_threads=0)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]
 
-    def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[dict[str, Any]]:
-        """Top-k chunks as dicts with `score` and `rank`; hybrid = reciprocal-rank fusion."""
+    def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[Hit]:
+        """The top-k chunks, best first; hybrid = reciprocal-rank fusion."""
         if mode == "dense":
             hits = self.dense(query, k)
         elif mode == "bm25":
@@ -408,7 +424,7 @@ class Index:
             hits = sorted(fused.items(), key=lambda x: -x[1])[:k]
         else:
             raise UserError(f"unknown retrieval mode '{mode}' (dense, bm25 or hybrid)")
-        return [{**self.chunks[i], "score": round(s, 6), "rank": r + 1} for r, (i, s) in enumerate(hits)]
+        return [Hit.of(self.chunks[i], round(s, 6), r + 1) for r, (i, s) in enumerate(hits)]
 
 
 class Reranker:
@@ -422,8 +438,8 @@ class Reranker:
         self.index = index
         self.model = CrossEncoder(resolve_embedder(model))
 
-    def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[dict[str, Any]]:
+    def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[Hit]:
         cands = self.index.search(query, k=max(4 * k, 20), mode=mode)
-        scores = self.model.predict([(query, c["text"]) for c in cands], show_progress_bar=False)
+        scores = self.model.predict([(query, c.text) for c in cands], show_progress_bar=False)
         order = np.argsort(-np.asarray(scores))[:k]
-        return [{**cands[i], "score": float(scores[i]), "rank": r + 1} for r, i in enumerate(order)]
+        return [Hit.of(cands[i], float(scores[i]), r + 1) for r, i in enumerate(order)]

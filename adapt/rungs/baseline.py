@@ -25,7 +25,7 @@ class SentenceAnswerer:
             t0 = time.perf_counter()
             text, src = self.picker.answer(q)
             dt = time.perf_counter() - t0
-            out.append(Answer(text, Generation(text, 0, 0, dt, dt), [src] if src else [], dt))
+            out.append(Answer(text, Generation(text, 0, 0, dt, dt), [src] if src is not None else [], dt))
         return out
 
 

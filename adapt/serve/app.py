@@ -470,8 +470,7 @@ def create_app(recipe: Recipe, pipeline: Pipeline | None = None, api_key: str | 
         except UserError as e:
             raise BadRequest(str(e), param="messages") from None
         msgs = prepared.messages
-        sources = ([{k: h.get(k) for k in ("source", "chunk_id", "heading", "score")} for h in prepared.sources]
-                   if pipe.retriever is not None else None)
+        sources = [h.brief() for h in prepared.sources] if pipe.retriever is not None else None
         max_tokens = _fit(msgs, max_tokens, "messages")
         rid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         if stream:

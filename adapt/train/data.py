@@ -96,7 +96,7 @@ def knowledge_examples(items: list[Any], index: Any, k: int, abstain: str, mode:
         passages = index.search(item.question, k=k, mode=mode)
         if item.answers:
             gold = item.answers[0]
-            cite = next((i for i, p in enumerate(passages, 1) if gold.lower() in p["text"].lower()), None)
+            cite = next((i for i, p in enumerate(passages, 1) if gold.lower() in p.text.lower()), None)
             answer = f"{gold} [{cite}]" if cite else gold
         else:
             answer = abstain

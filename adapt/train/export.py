@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
-from adapt.artifacts import versions, write_json
+from adapt.artifacts import atomic_dir, versions, write_json
 from adapt.errors import UserError
 
 
@@ -25,12 +23,9 @@ def merge(run: str | Path, out: str | Path) -> Path:
         raise UserError(f"{out} already exists: choose a new folder")
     model = AutoModelForCausalLM.from_pretrained(base)  # full precision: merging into 4-bit weights loses the adapter
     model = PeftModel.from_pretrained(model, str(run / "adapter")).merge_and_unload()
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp, safe_serialization=True)
-    AutoTokenizer.from_pretrained(str(run / "adapter")).save_pretrained(tmp)
-    write_json(tmp / "adapt_export.json", {"run": str(run.resolve()), "base_model": base,
-                                           "recipe": info["recipe"], "versions": versions()})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    os.rename(tmp, out)
+    with atomic_dir(out) as tmp:  # a killed export leaves no folder that looks like a model
+        model.save_pretrained(tmp, safe_serialization=True)
+        AutoTokenizer.from_pretrained(str(run / "adapter")).save_pretrained(tmp)
+        write_json(tmp / "adapt_export.json", {"run": str(run.resolve()), "base_model": base,
+                                               "recipe": info["recipe"], "versions": versions()})
     return out

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from adapt import rungs
-from adapt.artifacts import versions, write_json
+from adapt.artifacts import atomic_dir, versions, write_json
 from adapt.errors import UserError
 from adapt.recipe import Recipe, TrainSpec
 
@@ -227,19 +227,9 @@ def finetune(recipe: Recipe, output: str | Path | None = None, max_steps: int | 
 
     # --- save (rank 0): adapter renamed into place, then the run record
     if trainer.is_world_process_zero():
-        out.mkdir(parents=True, exist_ok=True)
-        tmp = out / f".adapter.tmp-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        trainer.model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-        final = out / "adapter"
-        if final.exists():
-            old = out / f".adapter.old-{os.getpid()}"
-            os.rename(final, old)
-            os.rename(tmp, final)
-            shutil.rmtree(old)
-        else:
-            os.rename(tmp, final)
+        with atomic_dir(out / "adapter", replace=True) as tmp:
+            trainer.model.save_pretrained(tmp)
+            tok.save_pretrained(tmp)
         write_json(out / "run.json", {
             "recipe": recipe.model_dump(), "resolved": {**resolved, "max_steps": max_steps or t.max_steps,
                                                         "base_model": resolve_generator(recipe.model.name)},

@@ -17,8 +17,13 @@ def test_strip_citations():
 
 
 def test_retrieval_hit_by_source_and_paragraph():
-    hits = [{"source": "a.md", "text": "other paragraph entirely"}, {"source": "b.md", "text": "gold paragraph here"},
-            {"source": "a.md", "text": "the gold paragraph starts here and goes on"}]
+    from adapt.rag.index import Hit
+
+    def hit(rank: int, source: str, text: str) -> Hit:
+        return Hit(f"{source}#{rank}", source, source, "", "", text, 0, len(text), 1.0 / rank, rank)
+
+    hits = [hit(1, "a.md", "other paragraph entirely"), hit(2, "b.md", "gold paragraph here"),
+            hit(3, "a.md", "the gold paragraph starts here and goes on")]
     assert retrieval_hit(hits, "b.md") == 2
     assert retrieval_hit(hits, "a.md", "the gold paragraph starts here and goes on for a while") == 3
     assert retrieval_hit(hits, "c.md") is None and retrieval_hit(hits, None) is None

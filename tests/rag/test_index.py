@@ -52,8 +52,8 @@ def test_incremental_rebuild_reembeds_only_changes(mixed_docs, tmp_path, embedde
     assert (second.embedded_files, second.unchanged, second.deleted) == (1, 3, 1)
     assert second.embedded_chunks == 1
     index = Index.load(idx, embedder_model=embedder_model)
-    assert not any(c["source"] == "page.html" for c in index.chunks)
-    assert "7 pm" in index.search("when does the ferry leave", k=1)[0]["text"]
+    assert not any(c.source == "page.html" for c in index.chunks)
+    assert "7 pm" in index.search("when does the ferry leave", k=1)[0].text
     assert len(list(tmp_path.glob("idx.build-*"))) == 1  # the old build was collected
 
 
@@ -88,8 +88,8 @@ def test_sigkill_during_rebuild_leaves_old_index_answering(tmp_path, embedder_mo
     proc.wait()
     assert os.readlink(idx) == before
     hits = Index.load(idx, embedder_model=embedder_model).search("How many vacation days do employees get?", k=3)
-    assert any("27 days" in h["text"] for h in hits)
-    assert not any(h["source"].startswith("extra") for h in hits)
+    assert any("27 days" in h.text for h in hits)
+    assert not any(h.source.startswith("extra") for h in hits)
     # 2) killed while writing the new build: the link names the old build or a complete new one
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while not list(tmp_path.glob("idx.build-*.partial")) and proc.poll() is None:
@@ -97,7 +97,7 @@ def test_sigkill_during_rebuild_leaves_old_index_answering(tmp_path, embedder_mo
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     index = Index.load(idx, embedder_model=embedder_model)
-    assert any("27 days" in h["text"] for h in index.search("How many vacation days do employees get?", k=3))
+    assert any("27 days" in h.text for h in index.search("How many vacation days do employees get?", k=3))
     # the next build finishes and clears the leftovers
     (docs / "02-leave.md").write_text((docs / "02-leave.md").read_text().replace("27 days", "28 days"))
     for i in range(150):
@@ -136,7 +136,7 @@ def test_hnsw_index_type_answers_like_exact(mixed_docs, tmp_path, embedder_model
     hnsw = Index.load(tmp_path / "h", embedder_model=embedder_model).search("garage code", 2, "dense")
     build_index(mixed_docs, tmp_path / "f", index_type="flat", progress=False, embedder_model=embedder_model)
     flat = Index.load(tmp_path / "f", embedder_model=embedder_model).search("garage code", 2, "dense")
-    assert [h["chunk_id"] for h in hnsw] == [h["chunk_id"] for h in flat]
+    assert [h.chunk_id for h in hnsw] == [h.chunk_id for h in flat]
 
 
 def test_large_index_uses_numba_bm25_with_the_same_ranking(tmp_path, embedder_model):
@@ -146,14 +146,15 @@ def test_large_index_uses_numba_bm25_with_the_same_ranking(tmp_path, embedder_mo
     import bm25s
     import numpy as np
 
-    from adapt.rag.index import NUMBA_THRESHOLD, _bm25_tokens, _write_build
+    from adapt.rag.bm25 import tokenize
+    from adapt.rag.chunking import Chunk
+    from adapt.rag.index import NUMBA_THRESHOLD, _write_build
 
     pytest.importorskip("numba")
     rng = random.Random(0)
     words = [f"w{i}" for i in range(3000)]
     n = NUMBA_THRESHOLD
-    chunks = [{"chunk_id": f"c{i}", "source": "s.md", "file": "s.md", "title": "", "heading": "",
-               "text": " ".join(rng.choices(words, k=20)), "start": 0, "end": 0} for i in range(n)]
+    chunks = [Chunk(f"c{i}", "s.md", "s.md", "", "", " ".join(rng.choices(words, k=20)), 0, 0) for i in range(n)]
     vecs = np.random.default_rng(0).standard_normal((n, 384)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     manifest = {"format": 1, "embedder": "all-minilm-l6-v2", "dim": 384, "chunk_size": 200, "chunk_overlap": 32,
@@ -163,7 +164,7 @@ def test_large_index_uses_numba_bm25_with_the_same_ranking(tmp_path, embedder_mo
     assert index.bm25.backend == "numba"
     plain = bm25s.BM25.load(str(tmp_path / "big" / "bm25"), override_params={"backend": "numpy"})
     for q in ("w1 w2 w3", "w42 w2999", "w7"):
-        _, scores = plain.retrieve(_bm25_tokens([q]), k=10, show_progress=False)
+        _, scores = plain.retrieve(tokenize([q]), k=10, show_progress=False)
         got = index.lexical(q, 10)
         # random words tie often, and ties may come in another order: compare the scores
         assert np.allclose([s for _, s in got], scores[0], rtol=1e-4)
@@ -227,6 +228,9 @@ def test_unknown_format_or_mismatched_counts_fail_at_load(mixed_docs, tmp_path, 
     assert code == 2 and "rebuild" in err
     (idx / "manifest.json").write_text(json.dumps(manifest))
     lines = (idx / "chunks.jsonl").read_text().splitlines(keepends=True)
+    (idx / "chunks.jsonl").write_text(lines[0].replace('"chunk_id"', '"id"') + "".join(lines[1:]))
+    with pytest.raises(UserError, match=r"chunks\.jsonl:1: not a chunk"):
+        Index.load(idx, embedder_model=embedder_model)
     (idx / "chunks.jsonl").write_text("".join(lines[:-1]))
     with pytest.raises(UserError, match=f"{len(lines) - 1} chunks but {len(lines)} vectors"):
         Index.load(idx, embedder_model=embedder_model)
@@ -254,5 +258,5 @@ def test_links_out_of_docs_and_oversized_files_are_skipped_and_named(mixed_docs,
     assert any(w.startswith("skipped passwd.md") for w in warned) and any(w.startswith("skipped huge.md")
                                                                           for w in warned)
     index = Index.load(tmp_path / "idx", embedder_model=embedder_model)
-    assert not any("hunter2" in c["text"] or "many words" in c["text"] for c in index.chunks)
-    assert any(c["file"] == "alias.md" for c in index.chunks)
+    assert not any("hunter2" in c.text or "many words" in c.text for c in index.chunks)
+    assert any(c.file == "alias.md" for c in index.chunks)
