@@ -415,7 +415,8 @@ def main() -> None:
     try:
         app()
     except UserError as e:
-        err.print(f"[red]error:[/red] {e}", highlight=False)
+        flag = f"--{e.param.replace('_', '-')}: " if e.param else ""
+        err.print(f"[red]error:[/red] {flag}{e}", highlight=False)
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted")

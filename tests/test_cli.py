@@ -65,3 +65,10 @@ def test_serve_refuses_a_rung_without_a_model_and_a_public_host_without_a_key(cl
     assert code == 2 and "no local model to serve" in err
     code, _, err = cli("serve", "prompt-local", "--host", "0.0.0.0")
     assert code == 2 and "without an API key" in err
+
+
+def test_library_errors_name_the_flag_the_user_typed(cli, tmp_path):
+    code, _, err = cli("rag", "build", "eval/demo/docs", "--index", tmp_path / "i", "--index-type", "fancy")
+    assert code == 2 and "--index-type: must be auto, flat or hnsw" in err
+    code, _, err = cli("serve", "prompt-local", "--host", "example.org")
+    assert code == 2 and "--host: must be an IP address" in err

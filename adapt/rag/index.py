@@ -142,7 +142,7 @@ def build_index(docs: str | Path, index: str | Path = DEFAULT_INDEX, embedder: s
     if link.exists() and not link.is_symlink():
         raise UserError(f"{link} exists and is not an adapt index (an adapt index is a symlink to a build folder)")
     if chunk_overlap >= chunk_size:
-        raise UserError("--chunk-overlap must be smaller than --chunk-size")
+        raise UserError(f"must be smaller than the chunk size ({chunk_size})", param="chunk_overlap")
     link.parent.mkdir(parents=True, exist_ok=True)
     with _build_lock(link) as locked_at:
         report = BuildReport(index=str(link))
@@ -233,7 +233,7 @@ def build_from(rag: Any = None, docs: str | Path | None = None, index: str | Non
                index_type: str = "auto", warn: Any = None) -> BuildReport:
     """`adapt rag build`: an explicit argument wins, then the recipe's rag section (`rag`), then the default."""
     if index_type not in ("auto", "flat", "hnsw"):
-        raise UserError(f"--index-type must be auto, flat or hnsw, not '{index_type}'")
+        raise UserError(f"must be auto, flat or hnsw, not '{index_type}'", param="index_type")
     docs = docs or (rag.docs if rag is not None else None)
     if docs is None:
         raise UserError("name the documents folder: `adapt rag build DOCS`, or a --recipe whose rag.docs names it")

@@ -19,7 +19,7 @@ def check_host(host: str, api_key: str | None) -> None:
     try:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
-        raise UserError(f"--host must be an IP address or localhost, not '{host}'") from None
+        raise UserError(f"must be an IP address or localhost, not '{host}'", param="host") from None
     if not loopback and not api_key:
         raise UserError(f"refusing to bind {host} without an API key: pass --api-key or set ADAPT_API_KEY")
 
@@ -27,7 +27,7 @@ def check_host(host: str, api_key: str | None) -> None:
 def choose_engine(recipe: Recipe, engine: str) -> str:
     """vLLM when asked for, or (auto) when it is installed, a GPU is present and nothing is retrieved."""
     if engine not in ENGINES:
-        raise UserError(f"--engine must be {', '.join(ENGINES)}, not '{engine}'")
+        raise UserError(f"must be {', '.join(ENGINES)}, not '{engine}'", param="engine")
     rung = rungs.get(recipe.rung)
     if not rung.generates or recipe.model.backend == "openai":
         raise UserError(f"recipe '{recipe.name}' (rung {recipe.rung}) has no local model to serve")
