@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from adapt import rungs
+from adapt.rungs import Answer
 from adapt.backends import Generation, Generator, Messages, chat, make_generator
 from adapt.errors import UserError
 from adapt.prompts import grounded_messages, system_prompt
@@ -19,14 +20,6 @@ from adapt.recipe import RagSpec, Recipe
 
 if TYPE_CHECKING:
     from adapt.rag.index import Hit
-
-
-@dataclass
-class Answer:
-    text: str
-    generation: Generation | None = None
-    sources: list[Hit] = field(default_factory=list)
-    retrieval_s: float = 0.0
 
 
 @dataclass

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
+    from adapt.backends import Generation
+    from adapt.rag.index import Hit
     from adapt.recipe import Recipe
 
 SECTIONS = ("model", "rag", "train")  # the recipe sections a rung may need; the others every rung has
@@ -57,6 +59,16 @@ class Adapter(Component):
     section: str = "train"
     what: str = "how `adapt finetune` trains the adapter"
     bits: int | None = None  # 4: the base model is loaded in 4-bit while training (QLoRA)
+
+
+@dataclass
+class Answer:
+    """What every rung returns for a question: the text, how it was generated, the passages behind it."""
+
+    text: str
+    generation: Generation | None = None
+    sources: list[Hit] = field(default_factory=list)
+    retrieval_s: float = 0.0
 
 
 # (recipe, index folder or None) -> an object with answer(questions, max_new_tokens) -> list[Answer]

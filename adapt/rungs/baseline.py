@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from adapt.rungs import IndexText, Rung, register
+from adapt.rungs import Answer, IndexText, Rung, register
 
 
 class SentenceAnswerer:
@@ -18,7 +18,6 @@ class SentenceAnswerer:
 
     def answer(self, questions: list[str], max_new_tokens: int | None = None) -> list[Any]:
         from adapt.backends import Generation
-        from adapt.pipeline import Answer
 
         out = []
         for q in questions:

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from adapt.eval.ladder import what_decides
+
 from ..conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -21,6 +23,20 @@ def test_full_ladder_on_demo_suite(cli, tmp_path, monkeypatch):
     s = json.loads((out / "summary.json").read_text())
     assert s["ladder"]["recommended"] is None and "Only 4 items" in s["ladder"]["warning"]
     assert {c["verdict"] for c in s["ladder"]["checks"]} <= {"fails", "inconclusive"}
+    # each rung's verdict is its own correct-rate interval against the bar: wholly below 60 % fails it,
+    # one that reaches 60 % is inconclusive; the recommendation names exactly the inconclusive rungs
+    rows = {r["recipe"]: r for r in s["recipes"]}
+    graded = [json.loads(line) for line in (out / "items.jsonl").read_text().splitlines()]
+    for name, row in rows.items():
+        assert row["correct_rate"] == sum(g["grade"] == "correct" for g in graded if g["recipe"] == name) / 4
+    for c in s["ladder"]["checks"]:
+        lo, hi = rows[c["recipe"]]["intervals"]["correct_rate"]
+        assert c["verdict"] == ("fails" if hi < 0.6 else "inconclusive"), (c["recipe"], lo, hi)
+    open_ = [c for c in s["ladder"]["checks"] if c["verdict"] == "inconclusive"]
+    named = [f"{c['recipe']} ({what_decides(c)} would decide)" if what_decides(c) else c["recipe"] for c in open_]
+    assert s["ladder"]["verdict"] == (
+        f"No rung meets the bar with 95 % confidence. Inconclusive: {', '.join(named)}." if open_
+        else "No rung meets the bar: every rung fails it with 95 % confidence.")
     assert [r["rung"] for r in s["recipes"]] == ["baseline", "prompt", "rag", "lora", "rag+lora"]
     assert all(r["n"] == 4 and r["n_unanswerable"] == 1 and r["timed"]["n"] == 2 for r in s["recipes"])
     assert s["ladder"]["verdict"] in stdout and s["ladder"]["eval_items"] == 4
