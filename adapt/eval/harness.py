@@ -22,14 +22,24 @@ from adapt.data.suite import Item, load_suite, stratified_head
 from adapt.eval import LATENCY_ITEMS
 from adapt.errors import UserError
 from adapt.eval.metrics import JUDGE_PROMPT, grade, judge_gold, parse_judge, retrieval_hit
+from adapt.eval.records import ItemRecord, Timing
 from adapt.eval.summary import summarize
 from adapt.recipe import Recipe
 
 WARM_UP = "What is this collection of documents about?"
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """Records of a (possibly interrupted) run; a torn last line is dropped."""
+def read_records(path: Path) -> list[ItemRecord]:
+    """The graded answers of a (possibly interrupted) run's items.jsonl; a torn last line is dropped."""
+    return [ItemRecord.from_dict(row) for row in _read_rows(path)]
+
+
+def read_timings(path: Path) -> list[Timing]:
+    """The timed requests of a (possibly interrupted) run's timings.jsonl; a torn last line is dropped."""
+    return [Timing.from_dict(row) for row in _read_rows(path)]
+
+
+def _read_rows(path: Path) -> list[dict[str, Any]]:
     return [row for _, row in read_jsonl(path, torn_tail_ok=True)] if path.is_file() else []
 
 
@@ -78,11 +88,11 @@ def evaluate(recipes: list[Recipe], items: list[Item], out: str | Path, index: s
                 "item_ids": [i.id for i in items], "recipes": {r.name: r.model_dump(mode="json") for r in recipes}}
     _check_resume(out / "run.json", run_info)
     out.mkdir(parents=True, exist_ok=True)
-    records, timings = read_records(path), read_records(tpath)
+    records, timings = read_records(path), read_timings(tpath)
     _rewrite(path, records)  # drop a torn tail before appending
     _rewrite(tpath, timings)
-    done = {(r["recipe"], r["id"]) for r in records}
-    timed = {(t["recipe"], t["id"]) for t in timings}
+    done = {(r.recipe, r.id) for r in records}
+    timed = {(t.recipe, t.id) for t in timings}
     write_json(out / "run.json", {**run_info, "index": index, "versions": versions(), "notes": notes,
                                   "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     judge_gen = _judge_generator(judge) if judge else None
@@ -117,29 +127,30 @@ def evaluate(recipes: list[Recipe], items: list[Item], out: str | Path, index: s
             for item in to_time:  # latency: one request at a time, after the warm-up
                 ans = pipe.answer([item.question])[0]
                 g = ans.generation
-                t = {"recipe": recipe.name, "id": item.id,
-                     "latency_ms": round((g.latency_s + ans.retrieval_s) * 1000, 2),
-                     "ttft_ms": round(((g.ttft_s or g.latency_s) + ans.retrieval_s) * 1000, 2),
-                     "retrieval_ms": round(ans.retrieval_s * 1000, 2) if rungs.get(recipe.rung).retrieves else None}
+                t = Timing(recipe=recipe.name, id=item.id,
+                           latency_ms=round((g.latency_s + ans.retrieval_s) * 1000, 2),
+                           ttft_ms=round(((g.ttft_s or g.latency_s) + ans.retrieval_s) * 1000, 2),
+                           retrieval_ms=round(ans.retrieval_s * 1000, 2) if rungs.get(recipe.rung).retrieves
+                           else None)
                 _append(tf, [t])
                 timings.append(t)
                 bar.advance(task, 1)
             del pipe
     if one_off_s is None:
         one_off_s = {r.name: one_off_seconds(r, index) for r in recipes}
-    unread = sum(1 for r in records if "judge_raw" in r and "lexical_grade" not in r)
+    unread = sum(1 for r in records if r.judge_raw is not None and r.lexical_grade is None)
     if unread:
         notes.append(f"the judge's reply could not be read for {unread} answer(s); they keep the lexical grade")
-    judged = {r["grade"] for r in records if "lexical_grade" in r}
-    if len(judged) == 1 and sum("lexical_grade" in r for r in records) >= 10:
+    judged = {r.grade for r in records if r.lexical_grade is not None}
+    if len(judged) == 1 and sum(r.lexical_grade is not None for r in records) >= 10:
         notes.append(f"the judge gave every answer the same grade ({judged.pop()}): it is not telling answers "
                      "apart, so check the judge before trusting its grades")
     if len(items) < 100:
         notes.append(f"{len(items)} items: fewer than 100, so intervals are wide and small differences between "
                      "rungs are not significant")
     ids = {i.id for i in items}
-    records = [r for r in records if r["id"] in ids]
-    summary = summarize(records, recipes, suite_name, one_off_s, [t for t in timings if t["id"] in ids], notes)
+    records = [r for r in records if r.id in ids]
+    summary = summarize(records, recipes, suite_name, one_off_s, [t for t in timings if t.id in ids], notes)
     write_json(out / "summary.json", summary)
     write_reports(out, summary, records, timings)
     return summary
@@ -190,30 +201,34 @@ def _check_resume(run_json: Path, new: dict[str, Any]) -> None:
             raise UserError(f"recipe '{name}' changed since {run_json.parent} was started: choose another --out")
 
 
-def _append(f: Any, rows: list[dict[str, Any]]) -> None:
-    f.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+def _append(f: Any, rows: list[ItemRecord] | list[Timing]) -> None:
+    f.write(_jsonl(rows))
     f.flush()
     os.fsync(f.fileno())
 
 
-def _rewrite(path: Path, records: list[dict[str, Any]]) -> None:
+def _rewrite(path: Path, rows: list[ItemRecord] | list[Timing]) -> None:
     if path.exists():
-        write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+        write_text(path, _jsonl(rows))
 
 
-def _record(recipe: Recipe, item: Item, ans: Any, wall_s: float) -> dict[str, Any]:
+def _jsonl(rows: list[ItemRecord] | list[Timing]) -> str:
+    return "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in rows)
+
+
+def _record(recipe: Recipe, item: Item, ans: Any, wall_s: float) -> ItemRecord:
     g = ans.generation
     graded = grade(ans.text, item.answers, item.question, recipe.generation.abstain_phrase)
     retrieves = rungs.get(recipe.rung).retrieves
-    ranked = {"retrieval_rank": retrieval_hit(ans.sources, item.source, item.context)} if retrieves else {}
-    return {
-        "recipe": recipe.name, "rung": recipe.rung, "id": item.id, "question": item.question,
-        "gold": item.answers, "answer": ans.text, "grade": graded.label, "reason": graded.reason,
-        "em": graded.em, "f1": graded.f1, "input_tokens": g.input_tokens, "output_tokens": g.output_tokens,
-        "usage_estimated": g.usage_estimated, "wall_ms": round(wall_s * 1000, 2),
-        "sources": [s.get("chunk_id") or s.get("source") for s in ans.sources],
-        "gold_source": item.source, **ranked,
-    }
+    return ItemRecord(
+        recipe=recipe.name, rung=recipe.rung, id=item.id, question=item.question,
+        gold=item.answers, answer=ans.text, grade=graded.label, reason=graded.reason,
+        em=graded.em, f1=graded.f1, input_tokens=g.input_tokens, output_tokens=g.output_tokens,
+        usage_estimated=g.usage_estimated, wall_ms=round(wall_s * 1000, 2),
+        sources=[s.chunk_id for s in ans.sources],
+        gold_source=item.source, ranked=retrieves,
+        retrieval_rank=retrieval_hit(ans.sources, item.source, item.context) if retrieves else None,
+    )
 
 
 def _judge_generator(judge: Recipe) -> Any:
@@ -224,16 +239,16 @@ def _judge_generator(judge: Recipe) -> Any:
     return make_generator(judge.model, judge.generation.batch_size)
 
 
-def _apply_judge(gen: Any, batch: list[Item], records: list[dict[str, Any]]) -> None:
+def _apply_judge(gen: Any, batch: list[Item], records: list[ItemRecord]) -> None:
     """The judge's label becomes the grade; the lexical one stays beside it, so agreement is measurable.
     An unreadable verdict keeps the lexical grade."""
     from adapt.backends import chat
 
-    prompts = [chat(JUDGE_PROMPT.format(question=i.question, gold=judge_gold(i.answers), answer=r["answer"]), None)
+    prompts = [chat(JUDGE_PROMPT.format(question=i.question, gold=judge_gold(i.answers), answer=r.answer), None)
                for i, r in zip(batch, records)]
     for rec, gen_out in zip(records, gen.generate(prompts, 8, 0.0)):
         label = parse_judge(gen_out.text)
-        rec["judge_raw"] = gen_out.text
+        rec.judge_raw = gen_out.text
         if label is not None:
-            rec["lexical_grade"] = rec["grade"]
-            rec["grade"] = label
+            rec.lexical_grade = rec.grade
+            rec.grade = label

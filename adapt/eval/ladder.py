@@ -15,6 +15,7 @@ from adapt import rungs
 from adapt.data.suite import SPLIT_SEED, load_suite, split_items, stratified_head, write_suite
 from adapt.errors import UserError
 from adapt.eval import registry, stats
+from adapt.eval.records import SummaryRow, rows_of
 from adapt.recipe import Recipe, load_recipe
 
 FEW_ITEMS = 100
@@ -45,7 +46,7 @@ def parse_bar(bar: str) -> list[tuple[str, str, float]]:
     return conds
 
 
-def check(row: dict[str, Any], bar: list[tuple[str, str, float]]) -> dict[str, Any]:
+def check(row: SummaryRow, bar: list[tuple[str, str, float]]) -> dict[str, Any]:
     """One rung against the bar: meets | fails | inconclusive, condition by condition.
 
     An inconclusive rung says what would decide it: a larger suite (needed_n items), and for
@@ -54,8 +55,8 @@ def check(row: dict[str, Any], bar: list[tuple[str, str, float]]) -> dict[str, A
     for name, op, target in bar:
         m = registry.BY_BAR[name]
         value = registry.get(row, m.key)
-        iv = (row.get("intervals") or {}).get(m.key)
-        n = (row.get("counts") or {}).get(m.key, row.get("n", 0))
+        iv = row.intervals.get(m.key)
+        n = row.counts.get(m.key, row.n)
         if value is None:
             d = stats.Decision("undecided", None)
         elif iv is not None and iv[1] is None:  # a tail percentile of too few timed requests: unbounded above
@@ -63,21 +64,21 @@ def check(row: dict[str, Any], bar: list[tuple[str, str, float]]) -> dict[str, A
             if d.status == "undecided":
                 timed_needs.append(max(stats.quantile_min_n(m.quantile or 50), n + 1))
         else:
-            d = stats.decide(value, tuple(iv) if iv else None, op, target, n, "rate" if m.kind == "rate" else "other")
+            d = stats.decide(value, iv, op, target, n, "rate" if m.kind == "rate" else "other")
             if d.status == "undecided" and d.needed_n is not None:
                 if m.quantile is not None:
                     timed_needs.append(d.needed_n)
-                elif n and row.get("n"):  # measured on a subgroup (answerable items): scale to the suite
-                    suite_needs.append(-(-d.needed_n * row["n"] // n))
+                elif n and row.n:  # measured on a subgroup (answerable items): scale to the suite
+                    suite_needs.append(-(-d.needed_n * row.n // n))
         decisions.append(d)
         shown = "not measured" if value is None else f"{registry.fmt_value(m.kind, value)} " \
-            f"{registry.fmt_interval(m.kind, tuple(iv) if iv else None)}".strip()
+            f"{registry.fmt_interval(m.kind, iv)}".strip()
         conditions.append({"metric": name, "op": op, "target": target, "value": value, "interval": iv,
                            "status": d.status,
                            "text": f"{name} {shown} (needs {op} {registry.fmt_value(m.kind, target)})"})
     status, _ = stats.verdict(decisions)
     undecided = status == "inconclusive"
-    return {"recipe": row["recipe"], "rung": row["rung"], "verdict": status, "conditions": conditions,
+    return {"recipe": row.recipe, "rung": row.rung, "verdict": status, "conditions": conditions,
             "needed_n": max(suite_needs) if undecided and suite_needs else None,
             "needed_timed": max(timed_needs) if undecided and timed_needs else None,
             "price": registry.get(row, registry.PRICE.key)}
@@ -91,11 +92,11 @@ def _unbounded_above(lo: float, op: str, target: float) -> stats.Decision:
     return stats.Decision("fails" if above else "undecided", None)
 
 
-def recommend(rows: list[dict[str, Any]], bar_text: str) -> dict[str, Any]:
+def recommend(rows: list[SummaryRow], bar_text: str) -> dict[str, Any]:
     """The cheapest rung that meets the bar with confidence (rows are in ladder order), else none."""
     bar = parse_bar(bar_text)
     checks = [check(r, bar) for r in rows]
-    n = max((r["n"] for r in rows), default=0)
+    n = max((r.n for r in rows), default=0)
     warning = (f"Only {n} items were evaluated: with fewer than {FEW_ITEMS}, a rate's interval spans tens of "
                "points, so most rungs stay inconclusive.") if n < FEW_ITEMS else None
     base = {"bar": bar_text, "checks": checks, "n": n, "warning": warning}
@@ -164,7 +165,7 @@ def run_ladder(suite: str, docs: str, rung_names: list[str], bar: str, out: str 
                progress: bool = True, latency_items: int | None = None) -> dict[str, Any]:
     from adapt.artifacts import write_json
     from adapt.eval import LATENCY_ITEMS
-    from adapt.eval.harness import evaluate, index_build_seconds, read_records
+    from adapt.eval.harness import evaluate, index_build_seconds, read_records, read_timings
     from adapt.eval.report import write_reports
     from adapt.rag.index import build_index
 
@@ -224,9 +225,10 @@ def run_ladder(suite: str, docs: str, rung_names: list[str], bar: str, out: str 
     summary = evaluate(recipes, eval_items, out, index=str(index), resume=True, suite_name=Path(suite).name,
                        suite_path=suite, one_off_s=one_off, progress=progress,
                        latency_items=LATENCY_ITEMS if latency_items is None else latency_items)
-    verdict = recommend(summary["recipes"], bar)
+    verdict = recommend(rows_of(summary), bar)
     verdict["eval_items"] = len(eval_items)
     summary["ladder"] = verdict
     write_json(out / "summary.json", summary)
-    write_reports(out, summary, read_records(out / "items.jsonl"), read_records(out / "timings.jsonl"), ladder=verdict)
+    write_reports(out, summary, read_records(out / "items.jsonl"), read_timings(out / "timings.jsonl"),
+                  ladder=verdict)
     return summary

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from adapt.eval import stats
 
-Record = dict[str, Any]
+if TYPE_CHECKING:  # records.py reads METRICS to (de)serialize rows, so the import goes this way only
+    from adapt.eval.records import ItemRecord, SummaryRow, Timing
+
 Interval = tuple[float, float | None]  # an upper end of None is unbounded (too few values to bound it)
 
 CORRECT, INCORRECT, ABSTAINED = "correct", "incorrect", "abstained"
@@ -25,29 +27,29 @@ CORRECT, INCORRECT, ABSTAINED = "correct", "incorrect", "abstained"
 class Evidence:
     """What one row is estimated from: graded records, concurrency-1 timings and cost inputs."""
 
-    records: list[Record]
-    timings: list[Record] = field(default_factory=list)
+    records: list[ItemRecord]
+    timings: list[Timing] = field(default_factory=list)
     usd_per_1k: float | None = None
     one_off_usd: float | None = None
 
     @cached_property
     def ranked(self) -> bool:
         """The rung retrieved (its records carry a rank) and items name their gold source."""
-        return any("retrieval_rank" in r and r.get("gold_source") for r in self.records)
+        return any(r.ranked and r.gold_source for r in self.records)
 
     @cached_property
-    def answerable(self) -> list[Record]:
-        return [r for r in self.records if r["gold"]]
+    def answerable(self) -> list[ItemRecord]:
+        return [r for r in self.records if r.gold]
 
     @cached_property
-    def unanswerable(self) -> list[Record]:
-        return [r for r in self.records if not r["gold"]]
+    def unanswerable(self) -> list[ItemRecord]:
+        return [r for r in self.records if not r.gold]
 
     @cached_property
     def squad(self) -> dict[str, float]:
         from adapt.eval.squad import prediction_for_squad, squad_v2_scores
 
-        return squad_v2_scores([(r["gold"], prediction_for_squad(r["answer"], r["grade"])) for r in self.records])
+        return squad_v2_scores([(r.gold, prediction_for_squad(r.answer, r.grade)) for r in self.records])
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class Estimate:
 
 @dataclass(frozen=True)
 class Metric:
-    key: str                 # path in a summary row; dots go into nested objects ("latency_ms.p95")
+    key: str                 # key in a row's values; dots nest in summary.json ("latency_ms.p95")
     label: str               # column header
     kind: str                # rate | score | pct | ms | per_s | usd | count
     better: str | None       # higher | lower | None (neither is better, e.g. abstaining)
@@ -70,8 +72,8 @@ class Metric:
     quantile: float | None = None  # a percentile of the timed requests: more timing decides it, not more items
 
 
-def _rate(hit: Callable[[Record], bool], among: Callable[[Evidence], list[Record]] = lambda e: e.records
-          ) -> Callable[[Evidence], Estimate]:
+def _rate(hit: Callable[[ItemRecord], bool],
+          among: Callable[[Evidence], list[ItemRecord]] = lambda e: e.records) -> Callable[[Evidence], Estimate]:
     def est(e: Evidence) -> Estimate:
         rows = among(e)
         if not rows:
@@ -81,18 +83,19 @@ def _rate(hit: Callable[[Record], bool], among: Callable[[Evidence], list[Record
     return est
 
 
-def _mean(field_: str, among: Callable[[Evidence], list[Record]]) -> Callable[[Evidence], Estimate]:
+def _mean(of: Callable[[ItemRecord], float | None],
+          among: Callable[[Evidence], list[ItemRecord]]) -> Callable[[Evidence], Estimate]:
     def est(e: Evidence) -> Estimate:
-        vals = [r[field_] for r in among(e) if r.get(field_) is not None]
+        vals = [v for v in map(of, among(e)) if v is not None]
         if not vals:
             return Estimate(None)
         return Estimate(round(float(np.mean(vals)), 4), _round_iv(stats.bootstrap(vals, np.mean), 4), len(vals))
     return est
 
 
-def _pct(field_: str, q: float) -> Callable[[Evidence], Estimate]:
+def _pct(of: Callable[[Timing], float | None], q: float) -> Callable[[Evidence], Estimate]:
     def est(e: Evidence) -> Estimate:
-        vals = [t[field_] for t in e.timings if t.get(field_) is not None]
+        vals = [v for v in map(of, e.timings) if v is not None]
         if not vals:
             return Estimate(None)
         return Estimate(round(float(np.percentile(vals, q)), 2), _round_iv(stats.quantile_interval(vals, q), 2),
@@ -108,9 +111,10 @@ def _round_iv(iv: Interval | None, digits: int) -> Interval | None:
 
 def _wall_s(e: Evidence) -> float | None:
     """Machine seconds of the batched pass; None for answers graded without running them (adapt score)."""
-    if any(r.get("wall_ms") is None for r in e.records):
+    walls = [r.wall_ms for r in e.records]
+    if any(w is None for w in walls):
         return None
-    return sum(r["wall_ms"] for r in e.records) / 1000
+    return sum(w for w in walls if w is not None) / 1000
 
 
 def _throughput(e: Evidence) -> Estimate:
@@ -120,13 +124,13 @@ def _throughput(e: Evidence) -> Estimate:
 
 def _tokens_per_s(e: Evidence) -> Estimate:
     wall = _wall_s(e)
-    return Estimate(round(sum(r["output_tokens"] for r in e.records) / wall, 2) if wall else None)
+    return Estimate(round(sum(r.output_tokens or 0 for r in e.records) / wall, 2) if wall else None)
 
 
 def _mrr(e: Evidence) -> Estimate:
     if not e.ranked:
         return Estimate(None)
-    ranks = [1 / r["retrieval_rank"] if r["retrieval_rank"] else 0.0 for r in e.records if r.get("gold_source")]
+    ranks = [1 / r.retrieval_rank if r.retrieval_rank else 0.0 for r in e.records if r.gold_source]
     if not ranks:
         return Estimate(None)
     return Estimate(round(float(np.mean(ranks)), 4), _round_iv(stats.bootstrap(ranks, np.mean), 4), len(ranks))
@@ -135,25 +139,25 @@ def _mrr(e: Evidence) -> Estimate:
 def _hit(e: Evidence) -> Estimate:
     if not e.ranked:
         return Estimate(None)
-    return _rate(lambda r: r["retrieval_rank"] is not None, lambda ev: [r for r in ev.records if r.get("gold_source")])(e)
+    return _rate(lambda r: r.retrieval_rank is not None, lambda ev: [r for r in ev.records if r.gold_source])(e)
 
 
 def _judge_agreement(e: Evidence) -> Estimate:
-    judged = [r for r in e.records if r.get("lexical_grade")]
+    judged = [r for r in e.records if r.lexical_grade]
     if not judged:
         return Estimate(None)
-    return _rate(lambda r: r["lexical_grade"] == r["grade"], lambda _: judged)(e)
+    return _rate(lambda r: r.lexical_grade == r.grade, lambda _: judged)(e)
 
 
-def _is(label: str) -> Callable[[Record], bool]:
-    return lambda r: r["grade"] == label
+def _is(label: str) -> Callable[[ItemRecord], bool]:
+    return lambda r: r.grade == label
 
 
-def _answerable(e: Evidence) -> list[Record]:
+def _answerable(e: Evidence) -> list[ItemRecord]:
     return e.answerable
 
 
-def _unanswerable(e: Evidence) -> list[Record]:
+def _unanswerable(e: Evidence) -> list[ItemRecord]:
     return e.unanswerable
 
 
@@ -178,9 +182,9 @@ METRICS: list[Metric] = [
            "asserted answers among unanswerable items", _rate(_is(INCORRECT), _unanswerable),
            bar="unanswerable_hallucination"),
     Metric("em", "EM", "score", "higher", "SQuAD exact match, mean over answerable items, best over golds",
-           _mean("em", _answerable), bar="em"),
+           _mean(lambda r: r.em, _answerable), bar="em"),
     Metric("f1", "F1", "score", "higher", "SQuAD token F1, mean over answerable items, best over golds "
-           "(bootstrap interval)", _mean("f1", _answerable), bar="f1"),
+           "(bootstrap interval)", _mean(lambda r: r.f1, _answerable), bar="f1"),
     Metric("squad.exact", "SQuAD2 EM", "pct", "higher",
            "official SQuAD 2.0 exact (percent, all items; an unanswerable item's only gold is the empty answer "
            "and an abstention is the empty answer)", lambda e: Estimate(e.squad["exact"]), bar="squad_exact"),
@@ -190,13 +194,13 @@ METRICS: list[Metric] = [
            "median end-to-end time of one request at concurrency 1 (retrieval included), after a warm-up batch; "
            "percentiles get a distribution-free order-statistic interval, unbounded above when too few requests "
            "were timed (a p95 needs 72)",
-           _pct("latency_ms", 50), bar="p50_ms", terminal=True, quantile=50),
+           _pct(lambda t: t.latency_ms, 50), bar="p50_ms", terminal=True, quantile=50),
     Metric("latency_ms.p95", "p95", "ms", "lower", "95th percentile of the same per-request times",
-           _pct("latency_ms", 95), bar="p95_ms", terminal=True, quantile=95),
+           _pct(lambda t: t.latency_ms, 95), bar="p95_ms", terminal=True, quantile=95),
     Metric("ttft_ms.p50", "TTFT p50", "ms", "lower", "median time to the first token at concurrency 1",
-           _pct("ttft_ms", 50), bar="ttft_p50_ms", quantile=50),
+           _pct(lambda t: t.ttft_ms, 50), bar="ttft_p50_ms", quantile=50),
     Metric("retrieval_ms.p50", "retrieval p50", "ms", "lower", "median retrieval time at concurrency 1",
-           _pct("retrieval_ms", 50), quantile=50),
+           _pct(lambda t: t.retrieval_ms, 50), quantile=50),
     Metric("throughput_items_per_s", "items/s", "per_s", "higher",
            "items answered per second at the recipe's batch size (generation.batch_size)", _throughput,
            bar="throughput"),
@@ -224,33 +228,24 @@ PRICE = BY_BAR["usd_per_1k"]
 ONE_OFF = BY_BAR["one_off_usd"]
 
 
-def get(row: dict[str, Any], key: str) -> Any:
-    v: Any = row
-    for part in key.split("."):
-        v = v.get(part) if isinstance(v, dict) else None
-    return v
-
-
-def put(row: dict[str, Any], key: str, value: Any) -> None:
-    *parents, last = key.split(".")
-    for part in parents:
-        row = row.setdefault(part, {})
-    row[last] = value
+def get(row: SummaryRow, key: str) -> Any:
+    """A row's value of the metric with this key; None when it was not measured."""
+    return row.values.get(key)
 
 
 def measure(e: Evidence) -> tuple[dict[str, Any], dict[str, Interval], dict[str, int]]:
-    """Every metric of one row, the intervals of those that have one, and the n each rests on."""
-    row: dict[str, Any] = {}
+    """Every metric of one row by key, the intervals of those that have one, and the n each rests on."""
+    values: dict[str, Any] = {}
     intervals: dict[str, Interval] = {}
     counts: dict[str, int] = {}
     for m in METRICS:
         est = m.estimate(e)
-        put(row, m.key, est.value)
+        values[m.key] = est.value
         if est.interval is not None and est.value is not None:
             intervals[m.key] = est.interval
         if est.n is not None and est.value is not None:
             counts[m.key] = est.n
-    return row, intervals, counts
+    return values, intervals, counts
 
 
 def definitions() -> dict[str, str]:
@@ -302,9 +297,9 @@ def fmt_interval(kind: str, iv: Interval | None) -> str:
     return f"[{fmt_value(kind, lo)}–{'∞' if hi is None else fmt_value(kind, hi)}]"
 
 
-def fmt_cell(m: Metric, row: dict[str, Any]) -> str:
+def fmt_cell(m: Metric, row: SummaryRow) -> str:
     v = get(row, m.key)
-    iv = (row.get("intervals") or {}).get(m.key)
+    iv = row.intervals.get(m.key)
     text = fmt_value(m.kind, v)
     return f"{text} {fmt_interval(m.kind, iv)}" if iv and v is not None else text
 

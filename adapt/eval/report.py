@@ -13,24 +13,27 @@ from typing import Any
 
 from adapt.artifacts import write_text
 from adapt.eval import registry
+from adapt.eval.records import ItemRecord, SummaryRow, Timing, rows_of
 
-def _shown(summary: dict[str, Any], terminal: bool = False) -> list[registry.Metric]:
+
+def _shown(rows: list[SummaryRow], terminal: bool = False) -> list[registry.Metric]:
     """The metrics measured for at least one row (all of them, or the terminal's few)."""
-    rows = summary["recipes"]
     return [m for m in registry.METRICS if (m.terminal or not terminal)
             and any(registry.get(r, m.key) is not None for r in rows)]
 
 
-def _latency_basis(row: dict[str, Any]) -> str:
-    t = row.get("timed") or {}
-    if not t.get("n"):
+def _latency_basis(row: SummaryRow) -> str:
+    t = row.timed
+    if not t.n:
         return "-"
-    return f"n={t['n']}, concurrency {t['concurrency']}, batch {t['batch_size']}"
+    return f"n={t.n}, concurrency {t.concurrency}, batch {t.batch_size}"
 
 
 def table_rows(summary: dict[str, Any], ladder: dict[str, Any] | None = None,
                terminal: bool = False) -> tuple[list[str], list[list[str]]]:
-    metrics = _shown(summary, terminal)
+    """The rungs table of a summary (as evaluate() returns it): a header and one row of cells per recipe."""
+    recipes = rows_of(summary)
+    metrics = _shown(recipes, terminal)
     verdicts = {c["recipe"]: c for c in (ladder or {}).get("checks", [])}
     head = ["recipe", "rung", "n"] + [registry.header(m) for m in metrics]
     if not terminal:
@@ -38,12 +41,12 @@ def table_rows(summary: dict[str, Any], ladder: dict[str, Any] | None = None,
     if verdicts:
         head.append("verdict")
     rows = []
-    for r in summary["recipes"]:
-        cells = [r["recipe"], r["rung"], str(r["n"])] + [registry.fmt_cell(m, r) for m in metrics]
+    for r in recipes:
+        cells = [r.recipe, r.rung, str(r.n)] + [registry.fmt_cell(m, r) for m in metrics]
         if not terminal:
             cells.append(_latency_basis(r))
         if verdicts:
-            cells.append(_verdict_cell(verdicts.get(r["recipe"])))
+            cells.append(_verdict_cell(verdicts.get(r.recipe)))
         rows.append(cells)
     return head, rows
 
@@ -83,8 +86,8 @@ def _verdict_md(ladder: dict[str, Any] | None) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def write_reports(out: Path, summary: dict[str, Any], records: list[dict[str, Any]],
-                  timings: list[dict[str, Any]], ladder: dict[str, Any] | None = None) -> None:
+def write_reports(out: Path, summary: dict[str, Any], records: list[ItemRecord],
+                  timings: list[Timing], ladder: dict[str, Any] | None = None) -> None:
     head, rows = table_rows(summary, ladder)
     chead, crows = _comparisons(summary)
     defs = "\n".join(f"- **{k}**: {v}" for k, v in summary["definitions"].items())
@@ -103,15 +106,14 @@ def write_reports(out: Path, summary: dict[str, Any], records: list[dict[str, An
     write_text(out / "report.html", _html(summary, records, timings, head, rows, chead, crows, ladder, be))
 
 
-def _plots(summary: dict[str, Any], timings: list[dict[str, Any]]) -> list[str]:
+def _plots(rows: list[SummaryRow], timings: list[Timing]) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter
 
-    rows = summary["recipes"]
-    names = [r["recipe"] for r in rows]
+    names = [r.recipe for r in rows]
     correct, cost = registry.CORRECT_RATE, registry.PRICE
     svgs = []
 
@@ -127,9 +129,9 @@ def _plots(summary: dict[str, Any], timings: list[dict[str, Any]]) -> list[str]:
     for r in rows:
         x, y = registry.get(r, cost.key), registry.get(r, correct.key)
         if x is not None and y is not None:
-            lo, hi = r["intervals"].get(correct.key, (y, y))
+            lo, hi = r.intervals.get(correct.key, (y, y))
             ax.errorbar([x], [y], yerr=[[y - lo], [hi - y]], fmt="o", capsize=3)
-            ax.annotate(r["recipe"], (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
+            ax.annotate(r.recipe, (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: registry.fmt_usd(v) if v >= 0 else ""))
     ax.tick_params(axis="x", labelrotation=20, labelsize=8)
     ax.set_xlabel("per 1k queries")
@@ -155,7 +157,7 @@ def _plots(summary: dict[str, Any], timings: list[dict[str, Any]]) -> list[str]:
     ax.tick_params(axis="x", labelrotation=20, labelsize=8)
     svgs.append(svg(fig))
 
-    data = [[t["latency_ms"] for t in timings if t["recipe"] == n] for n in names]
+    data = [[t.latency_ms for t in timings if t.recipe == n] for n in names]
     if any(data):
         fig, ax = plt.subplots(figsize=(5.5, 3.6))
         ax.boxplot([d or [float("nan")] for d in data], tick_labels=names, showfliers=True)
@@ -183,7 +185,7 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
         "<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows) + "</table>"
 
 
-def _html(summary: dict[str, Any], records: list[dict[str, Any]], timings: list[dict[str, Any]], head: list[str],
+def _html(summary: dict[str, Any], records: list[ItemRecord], timings: list[Timing], head: list[str],
           rows: list[list[str]], chead: list[str], crows: list[list[str]], ladder: dict[str, Any] | None,
           be: str) -> str:
     e = html.escape
@@ -205,7 +207,8 @@ def _html(summary: dict[str, Any], records: list[dict[str, Any]], timings: list[
                  "throughput is at the recipe's batch size.</p>")
     if summary.get("notes"):
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in summary["notes"]) + "</ul>")
-    parts.append("<div class='plots'>" + "".join(f"<div>{s}</div>" for s in _plots(summary, timings)) + "</div>")
+    recipes = rows_of(summary)
+    parts.append("<div class='plots'>" + "".join(f"<div>{s}</div>" for s in _plots(recipes, timings)) + "</div>")
     if crows:
         parts.append("<h2>Rung against rung</h2><p>Exact McNemar tests on the items both rungs answered: a small p "
                      "means the difference in that grade is unlikely to be chance.</p>" + _table(chead, crows))
@@ -214,18 +217,18 @@ def _html(summary: dict[str, Any], records: list[dict[str, Any]], timings: list[
     parts.append("<h2>Definitions</h2><ul>" + "".join(
         f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in summary["definitions"].items()) + "</ul>")
     parts.append("<h2>Per item</h2>")
-    for r in summary["recipes"]:
-        recs = [x for x in records if x["recipe"] == r["recipe"]]
-        judged = any("lexical_grade" in x for x in recs)
-        parts.append(f"<details><summary>{e(r['recipe'])} ({len(recs)} items)</summary><table>"
+    for r in recipes:
+        recs = [x for x in records if x.recipe == r.recipe]
+        judged = any(x.lexical_grade is not None for x in recs)
+        parts.append(f"<details><summary>{e(r.recipe)} ({len(recs)} items)</summary><table>"
                      "<tr><th>id</th><th>question</th><th>gold</th><th>answer</th><th>grade</th><th>why</th>"
                      + ("<th>lexical grade</th>" if judged else "") + "<th>sources</th></tr>")
         for x in recs:
-            parts.append(f"<tr><td>{e(x['id'])}</td><td>{e(x['question'])}</td>"
-                         f"<td>{e(' | '.join(x['gold']) or '(unanswerable)')}</td><td>{e(x['answer'])}</td>"
-                         f"<td class='{e(x['grade'])}'>{e(x['grade'])}</td><td>{e(x.get('reason', ''))}</td>"
-                         + (f"<td>{e(x.get('lexical_grade', '-'))}</td>" if judged else "")
-                         + f"<td>{e(', '.join(x.get('sources', [])[:3]))}</td></tr>")
+            parts.append(f"<tr><td>{e(x.id)}</td><td>{e(x.question)}</td>"
+                         f"<td>{e(' | '.join(x.gold) or '(unanswerable)')}</td><td>{e(x.answer)}</td>"
+                         f"<td class='{e(x.grade)}'>{e(x.grade)}</td><td>{e(x.reason)}</td>"
+                         + (f"<td>{e(x.lexical_grade or '-')}</td>" if judged else "")
+                         + f"<td>{e(', '.join(x.sources[:3]))}</td></tr>")
         parts.append("</table></details>")
     parts.append("</body></html>")
     return "".join(parts)

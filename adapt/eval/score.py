@@ -12,6 +12,7 @@ from adapt.data.suite import load_suite
 from adapt.errors import UserError
 from adapt.eval import registry
 from adapt.eval.metrics import grade
+from adapt.eval.records import ItemRecord
 from adapt.eval.summary import GRADING_POLICY, summary_row
 
 RUNG = "external"
@@ -35,7 +36,8 @@ def read_predictions(path: Path) -> dict[str, str]:
 
 
 def score(suite: Path, predictions: Path, out: Path | None = None, name: str | None = None) -> dict[str, Any]:
-    """{"summary": a summary row, "items": [{"id", "grade", "em", "f1"}, ...]}; with `out`, the report files."""
+    """{"summary": a summary row (as summary.json holds it), "items": [{"id", "grade", "em", "f1"}, ...]};
+    with `out`, the report files."""
     items = load_suite(suite)
     preds = read_predictions(predictions)
     known = {i.id for i in items}
@@ -51,20 +53,19 @@ def score(suite: Path, predictions: Path, out: Path | None = None, name: str | N
     records = []
     for item in items:
         g = grade(preds[item.id], item.answers, item.question)
-        records.append({"recipe": name, "rung": RUNG, "id": item.id, "question": item.question,
-                        "gold": item.answers, "answer": preds[item.id], "grade": g.label, "reason": g.reason,
-                        "em": g.em, "f1": g.f1, "sources": []})
-    row = summary_row(name, RUNG, records)
+        records.append(ItemRecord(recipe=name, rung=RUNG, id=item.id, question=item.question, gold=item.answers,
+                                  answer=preds[item.id], grade=g.label, reason=g.reason, em=g.em, f1=g.f1,
+                                  gold_source=item.source))
+    row = summary_row(name, RUNG, records).to_dict()
     if out is not None:
         from adapt.eval.report import write_reports
         from adapt.eval.summary import compare
 
         summary = {"suite": suite.name, "recipes": [row], "comparisons": compare(records, [name]), "break_even": [],
                    "grading": GRADING_POLICY, "notes": [], "definitions": registry.definitions()}
-        write_text(out / "items.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+        write_text(out / "items.jsonl", "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in records))
         write_json(out / "run.json", {"suite": suite.name, "suite_sha256": sha256_file(suite),
                                       "predictions": str(predictions), "predictions_sha256": sha256_file(predictions)})
         write_json(out / "summary.json", summary)
         write_reports(out, summary, records, [])
-    return {"summary": row, "items": [{"id": r["id"], "grade": r["grade"], "em": r["em"], "f1": r["f1"]}
-                                      for r in records]}
+    return {"summary": row, "items": [{"id": r.id, "grade": r.grade, "em": r.em, "f1": r.f1} for r in records]}

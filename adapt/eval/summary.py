@@ -11,10 +11,11 @@ import numpy as np
 import yaml
 
 from adapt.eval import registry, stats
+from adapt.eval.records import ItemRecord, SummaryRow, Timed, Timing
 from adapt.eval.registry import CORRECT, INCORRECT, Evidence
 from adapt.recipe import CostSpec, Recipe
 
-PRICES = Path(__file__).resolve().parents[2] / "eval" / "prices.yaml"
+PRICES = Path(__file__).resolve().parent / "prices.yaml"
 GRADING_POLICY = (
     "Three-way grading after OpenAI's SimpleQA: correct (states a gold answer, contradicts nothing; hedging "
     "allowed), incorrect (a wrong value, several candidates of which some are wrong, a negated gold, a claim "
@@ -45,7 +46,7 @@ def price_basis(recipe: Recipe) -> str | None:
     return "machine time" if recipe.cost.usd_per_hour is not None else None
 
 
-def usd_per_1k_queries(recipe: Recipe, recs: list[dict[str, Any]]) -> float | None:
+def usd_per_1k_queries(recipe: Recipe, recs: list[ItemRecord]) -> float | None:
     """Token-priced APIs: tokens x prices. Anything else, a served endpoint included: measured machine
     seconds per item (at the recipe's batch size) x cost.usd_per_hour. None when nothing prices it."""
     basis = price_basis(recipe)
@@ -53,10 +54,10 @@ def usd_per_1k_queries(recipe: Recipe, recs: list[dict[str, Any]]) -> float | No
         return None
     if basis == "tokens":
         pin, pout = api_prices(recipe)
-        tin = np.mean([r["input_tokens"] for r in recs])
-        tout = np.mean([r["output_tokens"] for r in recs])
+        tin = np.mean([r.input_tokens for r in recs])
+        tout = np.mean([r.output_tokens for r in recs])
         return float((tin * pin + tout * pout) / 1e6 * 1000)
-    seconds_per_query = float(np.mean([r["wall_ms"] for r in recs])) / 1000
+    seconds_per_query = float(np.mean([r.wall_ms for r in recs])) / 1000
     return machine_usd(recipe.cost, seconds_per_query * 1000)
 
 
@@ -64,61 +65,58 @@ def machine_usd(cost: CostSpec, seconds: float) -> float | None:
     return None if cost.usd_per_hour is None else seconds / 3600 * cost.usd_per_hour
 
 
-def summary_row(name: str, rung: str, recs: list[dict[str, Any]], timings: list[dict[str, Any]] | None = None,
+def summary_row(name: str, rung: str, recs: list[ItemRecord], timings: list[Timing] | None = None,
                 usd_per_1k: float | None = None, one_off_usd: float | None = None,
-                batch_size: int | None = None) -> dict[str, Any]:
+                batch_size: int | None = None) -> SummaryRow:
     """One row: every registry metric, its interval, and what the latency figures were measured on."""
     ev = Evidence(recs, timings or [], usd_per_1k, one_off_usd)
     values, intervals, counts = registry.measure(ev)
-    row: dict[str, Any] = {"recipe": name, "rung": rung, "n": len(recs),
-                           "n_answerable": len(ev.answerable), "n_unanswerable": len(ev.unanswerable), **values}
-    row["squad"] = ev.squad
-    row["timed"] = {"n": len(timings or []), "concurrency": 1, "batch_size": batch_size}
-    row["intervals"] = intervals
-    row["counts"] = counts
-    row["usage_estimated"] = sum(bool(r.get("usage_estimated")) for r in recs)
-    return row
+    return SummaryRow(recipe=name, rung=rung, n=len(recs), n_answerable=len(ev.answerable),
+                      n_unanswerable=len(ev.unanswerable), values=values, squad=ev.squad,
+                      timed=Timed(n=len(ev.timings), concurrency=1, batch_size=batch_size), intervals=intervals,
+                      counts=counts, usage_estimated=sum(bool(r.usage_estimated) for r in recs))
 
 
-def summarize(records: list[dict[str, Any]], recipes: list[Recipe], suite: str, one_off_s: dict[str, float],
-              timings: list[dict[str, Any]] | None = None, notes: list[str] | None = None) -> dict[str, Any]:
+def summarize(records: list[ItemRecord], recipes: list[Recipe], suite: str, one_off_s: dict[str, float],
+              timings: list[Timing] | None = None, notes: list[str] | None = None) -> dict[str, Any]:
+    """The summary as summary.json holds it: plain JSON, one row per recipe that has records."""
     rows = []
     for recipe in recipes:
-        recs = [r for r in records if r["recipe"] == recipe.name]
+        recs = [r for r in records if r.recipe == recipe.name]
         if not recs:
             continue
         once = one_off_s.get(recipe.name, 0.0)
         cost_once = machine_usd(recipe.cost, once) if once else 0.0
-        row = summary_row(recipe.name, recipe.rung, recs, [t for t in timings or [] if t["recipe"] == recipe.name],
+        row = summary_row(recipe.name, recipe.rung, recs, [t for t in timings or [] if t.recipe == recipe.name],
                           _round(usd_per_1k_queries(recipe, recs)), _round(cost_once),
                           batch_size=recipe.generation.batch_size)
-        row["one_off_s"] = round(once, 1)
-        row["price_basis"] = price_basis(recipe)
+        row.one_off_s = round(once, 1)
+        row.price_basis = price_basis(recipe)
         rows.append(row)
         notes = (notes or []) + _cost_notes(recipe, row)
-    return {"suite": suite, "recipes": rows, "comparisons": compare(records, [r["recipe"] for r in rows]),
-            "break_even": break_even(rows), "grading": GRADING_POLICY, "notes": notes or [],
-            "definitions": registry.definitions()}
+    return {"suite": suite, "recipes": [r.to_dict() for r in rows],
+            "comparisons": compare(records, [r.recipe for r in rows]), "break_even": break_even(rows),
+            "grading": GRADING_POLICY, "notes": notes or [], "definitions": registry.definitions()}
 
 
-def _cost_notes(recipe: Recipe, row: dict[str, Any]) -> list[str]:
+def _cost_notes(recipe: Recipe, row: SummaryRow) -> list[str]:
     """Say so wherever a price is not what it seems: estimated usage, an endpoint priced by time."""
     out = []
-    if row["usage_estimated"]:
-        out.append(f"{recipe.name}: the API reported no token usage for {row['usage_estimated']} answer(s); their "
+    if row.usage_estimated:
+        out.append(f"{recipe.name}: the API reported no token usage for {row.usage_estimated} answer(s); their "
                    "tokens were counted with a local tokenizer (an estimate)")
-    if recipe.model is not None and recipe.model.backend == "openai" and row["price_basis"] != "tokens":
+    if recipe.model is not None and recipe.model.backend == "openai" and row.price_basis != "tokens":
         how = (f"priced by machine time at ${recipe.cost.usd_per_hour:g}/h (a served model)"
-               if row["price_basis"] else "not priced")
+               if row.price_basis else "not priced")
         out.append(f"{recipe.name}: no token price for model '{recipe.model.model}' in the recipe or "
-                   f"eval/prices.yaml, so it is {how}")
+                   f"adapt/eval/prices.yaml, so it is {how}")
     return out
 
 
-def compare(records: list[dict[str, Any]], names: list[str]) -> list[dict[str, Any]]:
+def compare(records: list[ItemRecord], names: list[str]) -> list[dict[str, Any]]:
     """Exact McNemar tests between every pair of recipes on the items both answered: does one give
     more correct (or more incorrect) answers than the other beyond chance?"""
-    by = {n: {r["id"]: r["grade"] for r in records if r["recipe"] == n} for n in names}
+    by = {n: {r.id: r.grade for r in records if r.recipe == n} for n in names}
     out = []
     for a, b in itertools.combinations(names, 2):
         common = sorted(set(by[a]) & set(by[b]))
@@ -136,7 +134,7 @@ def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 9)
 
 
-def break_even(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def break_even(rows: list[SummaryRow]) -> list[dict[str, Any]]:
     """Query volume at which a rung with a higher one-off cost but cheaper queries pays off."""
     cost, once = registry.PRICE.key, registry.ONE_OFF.key
     out = []
@@ -146,6 +144,6 @@ def break_even(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             oa, ob = registry.get(a, once) or 0, registry.get(b, once) or 0
             if ca is None or cb is None or not (ob > oa and cb < ca):
                 continue
-            out.append({"from": a["recipe"], "to": b["recipe"],
+            out.append({"from": a.recipe, "to": b.recipe,
                         "queries": int(round((ob - oa) / ((ca - cb) / 1000)))})
     return out

@@ -8,6 +8,8 @@ from adapt.eval.harness import WARM_UP, evaluate, read_records
 from adapt.eval.summary import usd_per_1k_queries
 from adapt.recipe import parse_recipe
 
+from .builders import record
+
 ITEMS = [Item("a", "What is the capital of France?", ["Paris"]), Item("b", "Who guards the gate?", ["Zorblat"]),
          Item("c", "What is the CFO's name?", []), Item("d", "hi", ["hello"]), Item("e", "Tell me", [])]
 
@@ -21,8 +23,13 @@ def test_eval_writes_items_summary_and_reports(tiny_llama, tmp_path):
     r = _recipe(tiny_llama)
     s = evaluate([r], ITEMS, tmp_path / "run", progress=False, latency_items=3)
     recs = read_records(tmp_path / "run" / "items.jsonl")
-    assert [x["id"] for x in recs] == ["a", "b", "c", "d", "e"]
-    assert all(x["grade"] in ("correct", "abstained", "incorrect") and x["output_tokens"] <= 4 for x in recs)
+    assert [x.id for x in recs] == ["a", "b", "c", "d", "e"]
+    assert all(x.grade in ("correct", "abstained", "incorrect") and x.output_tokens <= 4 for x in recs)
+    # items.jsonl keeps its format: every field a run measures, no retrieval rank for a rung that does not
+    # retrieve, no judge fields without a judge
+    line = json.loads((tmp_path / "run" / "items.jsonl").read_text().split("\n")[0])
+    assert list(line) == ["recipe", "rung", "id", "question", "gold", "answer", "grade", "reason", "em", "f1",
+                          "input_tokens", "output_tokens", "usage_estimated", "wall_ms", "sources", "gold_source"]
     row = s["recipes"][0]
     assert row["n"] == 5 and row["rung"] == "prompt" and row["n_unanswerable"] == 2
     assert row["correct_rate"] + row["hallucination_rate"] + row["abstain_rate"] == pytest.approx(1)
@@ -80,7 +87,7 @@ def test_resume_skips_finished_items_and_survives_a_torn_line(tiny_llama, tmp_pa
     asked = [q for batch in calls[1:] for q in batch]
     assert asked == [i.question for i in ITEMS[2:]]  # a and b were not asked again
     kept = read_records(out / "items.jsonl")
-    assert [x["id"] for x in kept] == ["a", "b", "c", "d", "e"] and kept[0]["answer"] == "Paris\u2028Lyon"
+    assert [x.id for x in kept] == ["a", "b", "c", "d", "e"] and kept[0].answer == "Paris\u2028Lyon"
     assert s["recipes"][0]["n"] == 5
 
 
@@ -155,22 +162,22 @@ def test_resume_refuses_another_suite_or_a_changed_recipe(tmp_path, cli):
 def test_served_endpoints_are_priced_by_machine_time_never_free():
     served = parse_recipe({"name": "s", "rung": "prompt", "model": {"base_url": "http://x/v1", "model": "prompt-local"},
                            "cost": {"usd_per_hour": 3.6}})
-    assert usd_per_1k_queries(served, [{"wall_ms": 100.0, "input_tokens": 5, "output_tokens": 5}]) == pytest.approx(0.1)
+    assert usd_per_1k_queries(served, [record(wall_ms=100.0, input_tokens=5, output_tokens=5)]) == pytest.approx(0.1)
     unpriced = parse_recipe({"name": "u", "rung": "prompt", "model": {"base_url": "http://x/v1", "model": "mystery"}})
-    assert usd_per_1k_queries(unpriced, [{"wall_ms": 100.0, "input_tokens": 5, "output_tokens": 5}]) is None
+    assert usd_per_1k_queries(unpriced, [record(wall_ms=100.0, input_tokens=5, output_tokens=5)]) is None
     from adapt.recipe import load_recipe
 
     shipped = load_recipe("prompt-api")  # points at `adapt serve` by default
-    assert usd_per_1k_queries(shipped, [{"wall_ms": 1000.0, "input_tokens": 5, "output_tokens": 5}]) > 0
+    assert usd_per_1k_queries(shipped, [record(wall_ms=1000.0, input_tokens=5, output_tokens=5)]) > 0
 
 
 def test_cost_arithmetic():
     local = parse_recipe({"name": "l", "rung": "prompt", "model": "m", "cost": {"usd_per_hour": 3.6}})
     # 100 ms of machine time per query at $3.60/h = $0.0001 per query = $0.1 per 1k queries
-    assert usd_per_1k_queries(local, [{"wall_ms": 100.0}, {"wall_ms": 100.0}]) == pytest.approx(0.1)
+    assert usd_per_1k_queries(local, [record(wall_ms=100.0), record(wall_ms=100.0)]) == pytest.approx(0.1)
     api = parse_recipe({"name": "a", "rung": "prompt", "model": {"base_url": "http://x/v1", "model": "gpt-4o-mini"}})
-    recs = [{"input_tokens": 1000, "output_tokens": 100}]
-    # from eval/prices.yaml: 0.15 $/1M in, 0.60 $/1M out -> (1000*0.15 + 100*0.6)/1e6 per query
+    recs = [record(input_tokens=1000, output_tokens=100)]
+    # from adapt/eval/prices.yaml: 0.15 $/1M in, 0.60 $/1M out -> (1000*0.15 + 100*0.6)/1e6 per query
     assert usd_per_1k_queries(api, recs) == pytest.approx((1000 * 0.15 + 100 * 0.60) / 1e6 * 1000)
     unknown = parse_recipe({"name": "u", "rung": "prompt", "model": {"base_url": "http://x/v1", "model": "mystery"}})
     assert usd_per_1k_queries(unknown, recs) is None
@@ -206,12 +213,15 @@ def test_llm_judge_grades_every_item_and_agreement_is_reported(tmp_path, monkeyp
     judge = parse_recipe({"name": "j", "rung": "prompt", "model": "judge-model"})
     s = evaluate([r], ITEMS, tmp_path / "run", judge=judge, progress=False, latency_items=0,
                  pipeline_factory=lambda r: FakePipeline(answer="Paris"))
-    recs = {x["id"]: x for x in read_records(tmp_path / "run" / "items.jsonl")}
+    lines = {x["id"]: x for x in map(json.loads, (tmp_path / "run" / "items.jsonl").read_text().splitlines())}
+    recs = {x.id: x for x in read_records(tmp_path / "run" / "items.jsonl")}
     assert len(Judge.prompts) == 5  # unanswerable items are judged too
-    assert recs["a"]["grade"] == "correct" and recs["a"]["lexical_grade"] == "correct"
-    assert recs["b"]["grade"] == "correct" and recs["b"]["lexical_grade"] == "incorrect"  # the judge overrules
-    assert recs["c"]["grade"] == "abstained" and recs["c"]["lexical_grade"] == "incorrect"
-    assert "lexical_grade" not in recs["d"] and recs["d"]["grade"] == "incorrect"  # unreadable verdict
+    assert recs["a"].grade == "correct" and recs["a"].lexical_grade == "correct"
+    assert recs["b"].grade == "correct" and recs["b"].lexical_grade == "incorrect"  # the judge overrules
+    assert recs["c"].grade == "abstained" and recs["c"].lexical_grade == "incorrect"
+    assert recs["d"].lexical_grade is None and recs["d"].grade == "incorrect"  # unreadable verdict
+    assert "lexical_grade" not in lines["d"] and lines["d"]["judge_raw"] == "garbled"
+    assert list(lines["a"])[-2:] == ["judge_raw", "lexical_grade"]
     row = s["recipes"][0]
     assert row["judge_agreement"] == pytest.approx(1 / 4)  # a agrees; b, c, e disagree; d was not judged
     assert "graders agree" in (tmp_path / "run" / "report.md").read_text()

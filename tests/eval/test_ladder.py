@@ -5,8 +5,11 @@ import pytest
 from adapt.data.suite import SPLIT_SEED, Item, split_items, stratified_head
 from adapt.errors import UserError
 from adapt.eval.ladder import parse_bar, recommend
+from adapt.eval.registry import get
 from adapt.eval.summary import break_even, summary_row
 from adapt.recipe import parse_recipe
+
+from .builders import record, timing
 
 
 def _row(name, rung, correct, incorrect, abstained, ms=100.0, usd=0.01, one_off=0.0, unanswerable=0):
@@ -15,20 +18,20 @@ def _row(name, rung, correct, incorrect, abstained, ms=100.0, usd=0.01, one_off=
     for label, count in (("abstained", abstained), ("correct", correct), ("incorrect", incorrect)):
         for i in range(count):
             gold = [] if label == "abstained" and i < unanswerable else ["x"]
-            recs.append({"id": f"{label}{i}", "gold": gold, "answer": "x" if label != "abstained" else "",
-                         "grade": label, "em": 1.0 if label == "correct" else 0.0, "f1": 1.0 if label == "correct" else 0.0,
-                         "wall_ms": ms, "output_tokens": 5})
-    timings = [{"latency_ms": ms * (1 + (i % 5) / 10)} for i in range(20)]
+            recs.append(record(id=f"{label}{i}", gold=gold, answer="x" if label != "abstained" else "",
+                               grade=label, em=1.0 if label == "correct" else 0.0,
+                               f1=1.0 if label == "correct" else 0.0, wall_ms=ms, output_tokens=5))
+    timings = [timing(ms * (1 + (i % 5) / 10), id=f"t{i}") for i in range(20)]
     return summary_row(name, rung, recs, timings, usd, one_off)
 
 
 def test_rates_carry_wilson_intervals_and_counts():
     row = _row("r", "rag", 30, 10, 10, unanswerable=10)
-    lo, hi = row["intervals"]["correct_rate"]
-    assert row["correct_rate"] == 0.6 and lo < 0.6 < hi and hi - lo > 0.2  # 50 items: wide
-    assert row["counts"]["correct_rate"] == 50 and row["counts"]["no_answer_accuracy"] == 10
-    assert row["no_answer_accuracy"] == 1.0 and row["false_refusal_rate"] == 0.0
-    assert row["timed"]["n"] == 20 and "latency_ms.p95" in row["intervals"]
+    lo, hi = row.intervals["correct_rate"]
+    assert get(row, "correct_rate") == 0.6 and lo < 0.6 < hi and hi - lo > 0.2  # 50 items: wide
+    assert row.counts["correct_rate"] == 50 and row.counts["no_answer_accuracy"] == 10
+    assert get(row, "no_answer_accuracy") == 1.0 and get(row, "false_refusal_rate") == 0.0
+    assert row.timed.n == 20 and "latency_ms.p95" in row.intervals
 
 
 def test_recommends_only_a_rung_that_meets_with_confidence():
@@ -58,7 +61,7 @@ def test_none_meets_is_inconclusive_with_a_size_estimate_and_warns_on_few_items(
 
 def test_a_p95_from_too_few_timed_requests_never_meets_and_says_how_many_to_time():
     row = _row("fast", "rag", 95, 0, 5, ms=10)  # 20 timed requests, all far under the bar
-    assert row["intervals"]["latency_ms.p95"][1] is None  # unbounded above: 20 values cannot bound a p95
+    assert row.intervals["latency_ms.p95"][1] is None  # unbounded above: 20 values cannot bound a p95
     c = recommend([row], "correct>=0.8,p95_ms<=5000")["checks"][0]
     assert c["verdict"] == "inconclusive" and c["needed_timed"] == 72 and c["needed_n"] is None
     assert "[14 ms–∞]" in c["conditions"][1]["text"]
@@ -118,7 +121,7 @@ def test_ladder_exits_1_when_no_rung_meets(cli, monkeypatch, tmp_path):
 
     def fake(*args, **kwargs):
         rows = [_row("rag-local", "rag", 14, 4, 5)]
-        return {"suite": "s", "recipes": rows, "ladder": recommend(rows, "correct>=0.5")}
+        return {"suite": "s", "recipes": [r.to_dict() for r in rows], "ladder": recommend(rows, "correct>=0.5")}
 
     monkeypatch.setattr(ladder_mod, "run_ladder", fake)
     code, out, err = cli("ladder", "--suite", "s.jsonl", "--docs", "d", "--out", tmp_path)
@@ -149,7 +152,7 @@ def test_ladder_overwrite_and_resume_reach_finetune(monkeypatch, tmp_path):
     monkeypatch.setattr(report_mod, "write_reports", lambda *a, **k: None)
     monkeypatch.setattr(harness_mod, "evaluate", lambda recipes, items, out, **kw: (
         out.mkdir(parents=True, exist_ok=True), (out / "items.jsonl").write_text(""),
-        {"recipes": [_row(r.name, r.rung, 9, 1, 0) for r in recipes]})[2])
+        {"recipes": [_row(r.name, r.rung, 9, 1, 0).to_dict() for r in recipes]})[2])
     suite = tmp_path / "s.jsonl"
     suite.write_text("".join(json.dumps({"id": f"q{i}", "question": "q", "answers": [] if i % 4 == 0 else ["a"]})
                              + "\n" for i in range(12)))
