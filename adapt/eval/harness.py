@@ -158,9 +158,9 @@ def evaluate(recipes: list[Recipe], items: list[Item], out: str | Path, index: s
 
 def check_counts(limit: int | None, latency_items: int | None) -> None:
     if limit is not None and limit < 1:
-        raise UserError(f"--limit must be at least 1, not {limit}")
+        raise UserError(f"must be at least 1, not {limit}", param="limit")
     if latency_items is not None and latency_items < 0:
-        raise UserError(f"--latency-items must be 0 or more, not {latency_items}")
+        raise UserError(f"must be 0 or more, not {latency_items}", param="latency_items")
 
 
 def evaluate_suite(recipes: list[Recipe], suite: str | Path, out: str | Path, index: str | None = None,
@@ -235,7 +235,7 @@ def _judge_generator(judge: Recipe) -> Any:
     from adapt.backends import make_generator
 
     if judge.model is None:
-        raise UserError(f"--judge: recipe '{judge.name}' has no model to grade with")
+        raise UserError(f"recipe '{judge.name}' has no model to grade with", param="judge")
     return make_generator(judge.model, judge.generation.batch_size)
 
 

@@ -28,21 +28,21 @@ def parse_bar(bar: str) -> list[tuple[str, str, float]]:
     for part in filter(None, (p.strip() for p in bar.split(","))):
         m = _COND.match(part)
         if not m:
-            raise UserError(f"--bar: cannot read '{part}' (expected METRIC>=VALUE or METRIC<=VALUE)")
+            raise UserError(f"cannot read '{part}' (expected METRIC>=VALUE or METRIC<=VALUE)", param="bar")
         if m.group(1) not in registry.BY_BAR:
-            raise UserError(f"--bar: unknown metric '{m.group(1)}' (known: {', '.join(registry.BY_BAR)})")
+            raise UserError(f"unknown metric '{m.group(1)}' (known: {', '.join(registry.BY_BAR)})", param="bar")
         try:
             target = float(m.group(3))
         except ValueError:
-            raise UserError(f"--bar: '{m.group(3)}' in '{part}' is not a number") from None
+            raise UserError(f"'{m.group(3)}' in '{part}' is not a number", param="bar") from None
         kind = registry.BY_BAR[m.group(1)].kind
         if kind in ("rate", "score") and not 0 <= target <= 1:
-            raise UserError(f"--bar: {m.group(1)} is a share between 0 and 1 (0.6 means 60 %), not {target:g}")
+            raise UserError(f"{m.group(1)} is a share between 0 and 1 (0.6 means 60 %), not {target:g}", param="bar")
         if kind == "pct" and not 0 <= target <= 100:
-            raise UserError(f"--bar: {m.group(1)} is a percentage between 0 and 100, not {target:g}")
+            raise UserError(f"{m.group(1)} is a percentage between 0 and 100, not {target:g}", param="bar")
         conds.append((m.group(1), m.group(2), target))
     if not conds:
-        raise UserError("--bar is empty")
+        raise UserError("is empty", param="bar")
     return conds
 
 
@@ -135,7 +135,7 @@ def parse_rung_recipes(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         rung, sep, recipe = (x.strip() for x in pair.partition("="))
         if not sep or not rung or not recipe:
-            raise UserError(f"--recipe expects RUNG=RECIPE, got '{pair}'")
+            raise UserError(f"expected RUNG=RECIPE, got '{pair}'", param="recipe")
         out[rung] = recipe
     return out
 
@@ -143,7 +143,7 @@ def parse_rung_recipes(pairs: list[str]) -> dict[str, str]:
 def ladder_recipes(names: list[str], chosen: dict[str, str]) -> list[Recipe]:
     """The recipe for each named rung, in ladder order (cheapest first)."""
     if not names:
-        raise UserError("--rungs is empty: name at least one of " + ", ".join(rungs.names()))
+        raise UserError("is empty: name at least one of " + ", ".join(rungs.names()), param="rungs")
     unknown = [n for n in [*names, *chosen] if n not in rungs.names()]
     if unknown:
         raise UserError(f"unknown rung(s) {unknown}: choose from {', '.join(rungs.names())}")
@@ -154,7 +154,7 @@ def ladder_recipes(names: list[str], chosen: dict[str, str]) -> list[Recipe]:
             raise UserError(f"rung '{rung}' has no default recipe: give one with --recipe {rung}=RECIPE")
         recipe = load_recipe(name)
         if recipe.rung != rung:
-            raise UserError(f"--recipe {rung}={name}: that recipe is rung '{recipe.rung}', not '{rung}'")
+            raise UserError(f"{rung}={name}: that recipe is rung '{recipe.rung}', not '{rung}'", param="recipe")
         recipes.append(recipe)
     return recipes
 

@@ -32,7 +32,7 @@ def log_mlflow(summary: dict[str, Any], out: Path) -> None:
     try:
         import mlflow
     except ImportError:
-        raise UserError("--track mlflow needs the track extra: pip install -e '.[track]'") from None
+        raise UserError("mlflow needs the track extra: pip install -e '.[track]'", param="track") from None
     mlflow_defaults()
     mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
     mlflow.set_experiment("adapt-eval")
