@@ -19,7 +19,6 @@ import asyncio
 import collections
 import contextlib
 import hmac
-import ipaddress
 import json
 import queue
 import threading
