@@ -211,6 +211,14 @@ class Recipe(_Strict):
         return Path(self.train.output_dir if self.train and self.train.output_dir else f"runs/{self.name}")
 
     @property
+    def adapter_bits(self) -> int | None:
+        """4 when the rung trains its adapter on a 4-bit base model (QLoRA), else None."""
+        from adapt import rungs
+
+        adapter = rungs.get(self.rung).adapter
+        return adapter.bits if adapter is not None else None
+
+    @property
     def adapter_dir(self) -> str | None:
         """The adapter this recipe answers with: model.adapter, else the one its training writes."""
         if self.model is None or self.model.backend == "openai":

@@ -48,23 +48,6 @@ def trained_ids(recipe: Recipe) -> set[str]:
     return set(adapter_run(recipe.adapter_dir).get("data", {}).get("train_ids", []))
 
 
-def index_build_seconds(index: str | Path) -> float:
-    """What building the index from scratch took, as its manifest recorded it."""
-    manifest = Path(index) / "manifest.json"
-    if not manifest.is_file():
-        return 0.0
-    m = json.loads(manifest.read_text())
-    return m.get("full_build_seconds", m.get("build_seconds", 0.0))
-
-
-def one_off_seconds(recipe: Recipe, index: str | None) -> float:
-    """Index build (any rung that reads the index) plus training, as their artifacts recorded them."""
-    total = 0.0
-    if rungs.get(recipe.rung).reads_index:
-        total += index_build_seconds(index or recipe.rag.index)
-    return total + adapter_run(recipe.adapter_dir).get("metrics", {}).get("train_seconds", 0.0)
-
-
 def evaluate(recipes: list[Recipe], items: list[Item], out: str | Path, index: str | None = None,
              resume: bool = False, judge: Recipe | None = None, suite_name: str = "suite",
              suite_path: str | Path | None = None, one_off_s: dict[str, float] | None = None,
@@ -137,7 +120,7 @@ def evaluate(recipes: list[Recipe], items: list[Item], out: str | Path, index: s
                 bar.advance(task, 1)
             del pipe
     if one_off_s is None:
-        one_off_s = {r.name: one_off_seconds(r, index) for r in recipes}
+        one_off_s = {r.name: rungs.get(r.rung).one_off_seconds(r, index) for r in recipes}
     unread = sum(1 for r in records if r.judge_raw is not None and r.lexical_grade is None)
     if unread:
         notes.append(f"the judge's reply could not be read for {unread} answer(s); they keep the lexical grade")

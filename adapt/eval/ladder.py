@@ -163,13 +163,10 @@ def run_ladder(suite: str, docs: str, rung_names: list[str], bar: str, out: str 
                recipe_names: dict[str, str] | None = None, limit: int | None = None,
                max_steps: int | None = None, resume: bool = False, overwrite: bool = False,
                progress: bool = True, latency_items: int | None = None) -> dict[str, Any]:
-    from adapt.artifacts import write_json
+    from adapt.artifacts import adapter_run, write_json
     from adapt.eval import LATENCY_ITEMS
-    from adapt.eval.harness import evaluate, index_build_seconds, read_records, read_timings
+    from adapt.eval.harness import check_counts, evaluate, read_records, read_timings
     from adapt.eval.report import write_reports
-    from adapt.rag.index import build_index
-
-    from adapt.eval.harness import check_counts
 
     parse_bar(bar)  # fail before any work
     check_counts(limit, latency_items)
@@ -181,19 +178,18 @@ def run_ladder(suite: str, docs: str, rung_names: list[str], bar: str, out: str 
             raise UserError(f"{out} holds an earlier ladder run: --resume continues it, --overwrite replaces it")
         for name in ("items.jsonl", "timings.jsonl", "run.json"):
             (out / name).unlink(missing_ok=True)
+    # Each artifact is built once and shared: one index for every rung that reads one, one adapter
+    # per distinct model + training setup (lora and rag+lora train the same one).
     index = out / "index"
     one_off: dict[str, float] = {}
-    readers = [r for r in recipes if rungs.get(r.rung).reads_index]
+    readers = [r for r in recipes if rungs.INDEX in rungs.get(r.rung).artifacts]
     if readers:
-        rag = readers[0].rag
-        build_index(docs, index, rag.embedder, rag.chunk_size, rag.chunk_overlap, progress=progress)
+        seconds = rungs.INDEX.build(readers[0], docs=docs, index=index, progress=progress)
         for r in readers:
-            one_off[r.name] = index_build_seconds(index)
-    tuned = [r for r in recipes if rungs.get(r.rung).adapter is not None]
+            one_off[r.name] = seconds
+    tuned = [r for r in recipes if rungs.ADAPTER in rungs.get(r.rung).artifacts]
     eval_items = items
     if tuned:
-        from adapt.train.finetune import finetune
-
         src = tuned[0].train.from_suite
         train_items, eval_items = split_items(items, src.train_fraction if src else 0.5,
                                               src.seed if src else SPLIT_SEED)
@@ -207,16 +203,15 @@ def run_ladder(suite: str, docs: str, rung_names: list[str], bar: str, out: str 
             if key not in runs:
                 run_dir = out / "runs" / r.name
                 if resume and (run_dir / "run.json").is_file() and (run_dir / "adapter").is_dir():
-                    import json
-
-                    res = json.loads((run_dir / "run.json").read_text())["metrics"]
+                    seconds = adapter_run(run_dir / "adapter")["metrics"]["train_seconds"]
                 else:
                     # --resume continues a training run a kill cut short; a fresh or --overwrite ladder
                     # run trains again over what an earlier ladder run left in its own folder
                     cont = resume and any((run_dir / "checkpoints").glob("checkpoint-*/trainer_state.json"))
-                    res = finetune(r, output=run_dir, max_steps=max_steps, suite_override=out / "train-suite.jsonl",
-                                   index_override=str(index), progress=progress, resume=cont, overwrite=not cont)
-                runs[key] = (run_dir, res["train_seconds"])
+                    seconds = rungs.ADAPTER.build(r, output=run_dir, train_suite=out / "train-suite.jsonl",
+                                                  index=index, max_steps=max_steps, resume=cont, overwrite=not cont,
+                                                  progress=progress)
+                runs[key] = (run_dir, seconds)
             run_dir, train_s = runs[key]
             one_off[r.name] = one_off.get(r.name, 0.0) + train_s
             recipes[i] = r.model_copy(update={"model": r.model.model_copy(update={"adapter": str(run_dir / "adapter")})})

@@ -228,6 +228,15 @@ def build_index(docs: str | Path, index: str | Path = DEFAULT_INDEX, embedder: s
         return report
 
 
+def build_seconds(index: str | Path) -> float:
+    """What building the index from scratch took, as its manifest recorded it (0 with no index)."""
+    manifest = Path(index) / "manifest.json"
+    if not manifest.is_file():
+        return 0.0
+    m = json.loads(manifest.read_text())
+    return m.get("full_build_seconds", m.get("build_seconds", 0.0))
+
+
 def build_from(rag: Any = None, docs: str | Path | None = None, index: str | None = None,
                embedder: str | None = None, chunk_size: int | None = None, chunk_overlap: int | None = None,
                index_type: str = "auto", warn: Any = None) -> BuildReport:

@@ -24,26 +24,73 @@ if TYPE_CHECKING:
 SECTIONS = ("model", "rag", "train")  # the recipe sections a rung may need; the others every rung has
 
 
+def _build_index(recipe: Recipe, docs: str | Path, index: str | Path, progress: bool = True, **_: Any) -> float:
+    from adapt.rag.index import build_index, build_seconds
+
+    rag = recipe.rag
+    build_index(docs, index, rag.embedder, rag.chunk_size, rag.chunk_overlap, progress=progress)
+    return build_seconds(index)
+
+
+def _index_seconds(recipe: Recipe, index: str | None) -> float:
+    from adapt.rag.index import build_seconds
+
+    return build_seconds(index or recipe.rag.index)
+
+
+def _train_adapter(recipe: Recipe, output: Path, train_suite: Path | None = None, index: str | Path | None = None,
+                   max_steps: int | None = None, resume: bool = False, overwrite: bool = False,
+                   progress: bool = True, **_: Any) -> float:
+    from adapt.train.finetune import finetune
+
+    return finetune(recipe, output=output, max_steps=max_steps, suite_override=train_suite,
+                    index_override=str(index) if index else None, progress=progress, resume=resume,
+                    overwrite=overwrite)["train_seconds"]
+
+
+def _train_seconds(recipe: Recipe, index: str | None) -> float:
+    from adapt.artifacts import adapter_run
+
+    return adapter_run(recipe.adapter_dir).get("metrics", {}).get("train_seconds", 0.0)
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """Something a rung needs built before it answers. Its build time, recorded in the artifact, is
+    the rung's one-off cost."""
+
+    name: str
+    build: Callable[..., float]            # (recipe, ...) -> seconds it took
+    seconds: Callable[[Recipe, str | None], float]  # (recipe, index folder) -> what building it took
+
+
+INDEX = Artifact("index", _build_index, _index_seconds)        # `adapt rag build`
+ADAPTER = Artifact("adapter", _train_adapter, _train_seconds)  # `adapt finetune`
+
+
 @dataclass(frozen=True)
 class Component:
     section: str  # the recipe section it reads
     what: str     # one line, for error messages and docs
+    artifact: Artifact | None = None
 
 
 @dataclass(frozen=True)
 class Retrieval(Component):
-    """Passages from the recipe's index go into the prompt (artifact: the index)."""
+    """Passages from the recipe's index go into the prompt."""
 
     section: str = "rag"
     what: str = "the index whose passages ground the answer"
+    artifact: Artifact | None = INDEX
 
 
 @dataclass(frozen=True)
 class IndexText(Component):
-    """Answers are read straight out of the index's text, no model (artifact: the index)."""
+    """Answers are read straight out of the index's text, no model."""
 
     section: str = "rag"
     what: str = "the index the answers are read from"
+    artifact: Artifact | None = INDEX
 
 
 @dataclass(frozen=True)
@@ -54,10 +101,11 @@ class Model(Component):
 
 @dataclass(frozen=True)
 class Adapter(Component):
-    """A LoRA adapter trained by `adapt finetune` on top of the model (artifact: the adapter)."""
+    """A LoRA adapter trained by `adapt finetune` on top of the model."""
 
     section: str = "train"
     what: str = "how `adapt finetune` trains the adapter"
+    artifact: Artifact | None = ADAPTER
     bits: int | None = None  # 4: the base model is loaded in 4-bit while training (QLoRA)
 
 
@@ -93,12 +141,21 @@ class Rung:
         return frozenset(c.section for c in self.components)
 
     @property
+    def artifacts(self) -> list[Artifact]:
+        """What must be built before this rung answers, in build order."""
+        return list(dict.fromkeys(c.artifact for c in self.components if c.artifact is not None))
+
+    def one_off_seconds(self, recipe: Recipe, index: str | None = None) -> float:
+        """The rung's one-off cost in machine time: building its artifacts, as they recorded it."""
+        return sum(a.seconds(recipe, index) for a in self.artifacts)
+
+    @property
     def retrieves(self) -> bool:
         return self.component(Retrieval) is not None
 
     @property
     def reads_index(self) -> bool:
-        return self.retrieves or self.component(IndexText) is not None
+        return INDEX in self.artifacts
 
     @property
     def generates(self) -> bool:

@@ -14,12 +14,13 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from adapt import rungs
 from adapt.artifacts import atomic_dir, versions, write_json
 from adapt.errors import UserError
-from adapt.recipe import Recipe, TrainSpec
+
+if TYPE_CHECKING:  # training reads a recipe but knows nothing of the ladder built on it
+    from adapt.recipe import Recipe, TrainSpec
 
 
 def resolve_defaults(train: TrainSpec, dev: str) -> dict[str, Any]:
@@ -134,11 +135,9 @@ def finetune(recipe: Recipe, output: str | Path | None = None, max_steps: int | 
     from adapt.models import device, load_tokenizer, resolve_generator
     from adapt.train.data import fingerprint
 
-    adapter = rungs.get(recipe.rung).adapter
-    if adapter is None:
-        trained = ", ".join(r.name for r in rungs.all_rungs() if r.adapter is not None)
+    if recipe.train is None:
         raise UserError(f"recipe '{recipe.name}' is rung '{recipe.rung}', which trains nothing: finetune takes a "
-                        f"recipe of rung {trained}")
+                        "recipe whose rung trains an adapter (`adapt rungs` lists them)")
     if recipe.model.backend == "openai":
         raise UserError("finetune needs a local model (name), not an endpoint")
     t = recipe.train
@@ -156,7 +155,7 @@ def finetune(recipe: Recipe, output: str | Path | None = None, max_steps: int | 
         raise UserError("no training examples")
     tok = load_tokenizer(recipe.model.name)
     tok.padding_side = "right"
-    qlora = adapter.bits == 4
+    qlora = recipe.adapter_bits == 4
     kwargs: dict[str, Any] = {"dtype": torch.bfloat16 if resolved["bf16"] else torch.float32}
     if qlora:
         from transformers import BitsAndBytesConfig
