@@ -21,9 +21,10 @@ from rich.console import Console
 from rich.table import Table
 
 from adapt.errors import UserError
-from adapt.eval import DEFAULT_BAR, DEFAULT_RUNGS, LATENCY_ITEMS
+from adapt import rungs as ladder_rungs
+from adapt.eval import DEFAULT_BAR, LATENCY_ITEMS
 from adapt.eval.registry import BY_BAR
-from adapt.rag import CHUNK_OVERLAP, CHUNK_SIZE, DEFAULT_EMBEDDER, DEFAULT_INDEX
+from adapt.rag import CHUNK_OVERLAP, CHUNK_SIZE, DEFAULT_EMBEDDER, DEFAULT_INDEX, MODE, TOP_K
 
 app = typer.Typer(
     help="Adapt an open-weight model to your data and measure which way is worth it.\n\n"
@@ -155,6 +156,8 @@ def rag_build(
     leaves the previous index answering)."""
     from adapt.rag.index import build_from
 
+    if overrides and not recipe:
+        raise UserError("overrides a recipe's fields: name the recipe with --recipe", param="set")
     rag = _recipe(recipe, overrides).rag if recipe else None
     if recipe and rag is None:
         raise UserError(f"recipe '{recipe}' reads no index (it has no rag section)")
@@ -169,8 +172,8 @@ def rag_build(
 def rag_query(
     question: str,
     index: Annotated[str, typer.Option(help="index folder")] = DEFAULT_INDEX,
-    k: Annotated[int, typer.Option("-k", help="number of chunks")] = 5,
-    mode: Annotated[str, typer.Option(help="dense, bm25 or hybrid (reciprocal-rank fusion)")] = "hybrid",
+    k: Annotated[int, typer.Option("-k", help="number of chunks")] = TOP_K,
+    mode: Annotated[str, typer.Option(help="dense, bm25 or hybrid (reciprocal-rank fusion)")] = MODE,
     embedder: Annotated[Optional[str], typer.Option(help="fail unless the index was built with this embedder")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON list of hits")] = False,
 ) -> None:
@@ -280,7 +283,7 @@ def ladder(
     suite: Annotated[Path, typer.Option(help="JSONL suite")],
     docs: Annotated[Path, typer.Option(help="documents folder the rungs that read an index are given")],
     rungs: Annotated[str, typer.Option(help="comma-separated rungs (`adapt rungs` lists them); run cheapest first")]
-        = DEFAULT_RUNGS,
+        = ",".join(ladder_rungs.default_ladder()),
     bar: Annotated[str, typer.Option(help="what 'good enough' means; a rung meets it only when every 95 % interval "
                                           "is on the right side, e.g. correct>=0.6,hallucination<=0.1,p50_ms<=2000,"
                                           "usd_per_1k<=1 (shares as 0-1; a p95_ms condition needs >= 72 "

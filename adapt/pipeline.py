@@ -82,6 +82,8 @@ class Pipeline:
         if self.custom is not None:
             t0 = time.perf_counter()
             answers = self.custom.answer(questions, max_new_tokens)
+            if len(answers) != len(questions):  # zip() downstream would silently drop items
+                raise RuntimeError(f"rung '{self.rung.name}' gave {len(answers)} answers to {len(questions)} questions")
             each = (time.perf_counter() - t0) / max(len(answers), 1)
             for a in answers:  # a rung's own answerer may leave out the generation: ask and eval read it
                 a.generation = a.generation or Generation(a.text, 0, 0, each, each)
@@ -90,4 +92,6 @@ class Pipeline:
         g = self.recipe.generation
         gens = self.generator.generate([p.messages for p in prepared], max_new_tokens or g.max_new_tokens,
                                        g.temperature)
+        if len(gens) != len(prepared):
+            raise RuntimeError(f"the generator gave {len(gens)} answers to {len(prepared)} prompts")
         return [Answer(gen.text, gen, p.sources, p.retrieval_s) for gen, p in zip(gens, prepared)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import logging
 import os
 import re
 from collections.abc import Sequence
@@ -21,9 +22,9 @@ from typing import Any, Literal, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from adapt.data.suite import SPLIT_SEED
+from adapt.data.suite import SPLIT_SEED, TRAIN_FRACTION
 from adapt.errors import UserError
-from adapt.rag import CHUNK_OVERLAP, CHUNK_SIZE, DEFAULT_EMBEDDER, DEFAULT_INDEX
+from adapt.rag import CHUNK_OVERLAP, CHUNK_SIZE, DEFAULT_EMBEDDER, DEFAULT_INDEX, MODE, TOP_K
 
 DEFAULT_ABSTAIN = "I don't know based on the provided information."
 
@@ -101,9 +102,9 @@ class RagSpec(_Strict):
     embedder: str = Field(DEFAULT_EMBEDDER, description="sentence-transformers model (alias, path or hub id)")
     chunk_size: int = Field(CHUNK_SIZE, ge=16, le=8192, description="chunk length in embedder tokens")
     chunk_overlap: int = Field(CHUNK_OVERLAP, ge=0, description="tokens shared by neighbouring chunks of one section")
-    k: int = Field(4, ge=1, le=100, description="passages put in the prompt")
+    k: int = Field(TOP_K, ge=1, le=100, description="passages put in the prompt")
     mode: Literal["dense", "bm25", "hybrid"] = Field(
-        "hybrid", description="dense = embedding similarity, bm25 = keywords, hybrid = both fused")
+        MODE, description="dense = embedding similarity, bm25 = keywords, hybrid = both fused")
     rerank: str | None = Field(None, description="cross-encoder model that reorders the retrieved passages")
 
     @model_validator(mode="after")
@@ -120,7 +121,7 @@ class SuiteSource(_Strict):
     index: str = Field(DEFAULT_INDEX, description="index the passages are retrieved from")
     docs: str | None = Field(None, description="documents to build the index from when it does not exist yet")
     k: int = Field(3, ge=1, le=50, description="passages per training example")
-    train_fraction: float = Field(0.5, gt=0, lt=1, description="share of items used for training; the rest stay for eval")
+    train_fraction: float = Field(TRAIN_FRACTION, gt=0, lt=1, description="share of items used for training; the rest stay for eval")
     seed: int = Field(SPLIT_SEED, description="seed of the train/eval split; `adapt ladder` splits with the same one")
 
 
@@ -200,7 +201,17 @@ class Recipe(_Strict):
         from adapt import rungs
 
         rung = rungs.get(self.rung)  # an unknown name is a ValueError listing the known ones
-        problems = rung.problems({s for s in rungs.SECTIONS if getattr(self, s) is not None})
+        present = {s for s in rungs.SECTIONS if getattr(self, s) is not None}
+        problems = rung.problems(present)
+        grown = rungs.with_retrieval(rung) if problems and "rag" in present else None
+        if grown is not None and not grown.problems(present):
+            # Before rag+lora was a rung of its own, it was written as a lora recipe with a rag section;
+            # such recipes keep working, read as what they always meant.
+            logging.getLogger(__name__).warning(
+                "recipe '%s': rung '%s' with a 'rag' section is rung '%s'; write `rung: %s`",
+                self.name, rung.name, grown.name, grown.name)
+            self.rung = grown.name
+            return self
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -386,10 +397,13 @@ def _apply_override(data: dict[str, Any], override: str) -> None:
     keys = [k.strip() for k in path.split(".")]
     if not eq or not all(keys):
         raise UserError(f"-o {override}: expected key.path=value, e.g. -o rag.k=5")
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise UserError(f"-o {override}: the value is not valid YAML: {e}") from None
+    if _text_field(keys) and text.strip() not in ("null", "~", ""):
+        value: Any = text  # YAML would read `no` as false and `Answer: briefly` as a mapping
+    else:
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            raise UserError(f"-o {override}: the value is not valid YAML: {e}") from None
     node = data
     for i, key in enumerate(keys[:-1]):
         if node.get(key) is None:
@@ -453,6 +467,16 @@ def format_errors(err: ValidationError, source: str) -> str:
             shown = f" (got {got!r})" if not isinstance(got, dict | list) and got is not None else ""
             lines.append(f"  {field}: {msg}{shown}")
     return "\n".join(lines)
+
+
+def _text_field(keys: list[str]) -> bool:
+    """Whether the field at this path holds text (str, or str | None) and nothing else."""
+    model: type[BaseModel] | None = Recipe
+    for key in keys[:-1]:
+        info = model.model_fields.get(key) if model is not None else None
+        model = _model_in(info.annotation) if info is not None else None
+    info = model.model_fields.get(keys[-1]) if model is not None else None
+    return info is not None and set(get_args(info.annotation) or (info.annotation,)) <= {str, type(None)}
 
 
 def _fields_at(model: type[BaseModel], loc: list[str]) -> list[str]:

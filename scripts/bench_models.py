@@ -24,7 +24,7 @@ PROMPTS = ["What is the capital of France?", "Name three primary colours.", "Wha
 def main() -> None:
     os.environ["ADAPT_CACHE"] = tempfile.mkdtemp(prefix="adapt-cache-")  # a cold cache: measure the conversion
     from adapt.backends import chat
-from adapt.backends.local import LocalGenerator
+    from adapt.backends.local import LocalGenerator
     from adapt.models import load_causal_lm, resolve_generator
 
     t0 = time.perf_counter()

@@ -298,3 +298,27 @@ def test_cli_show_applies_extends_and_overrides(cli):
     assert code == 0 and "\n  k: 7\n" in out and "\n  r: 8\n" in out and "output_dir: runs/smollm2-lora" in out
     code, _, err = cli("recipes", "show", "rag-smollm2-lora", "-o", "rag.kk=7")
     assert code == 2 and "with -o rag.kk=7" in err and "Traceback" not in err
+
+
+def test_a_lora_recipe_with_a_rag_section_still_reads_as_rag_lora(caplog):
+    """How rag+lora was written before it was a rung of its own; qlora keeps its 4-bit base."""
+    train = {"data": "rows.jsonl"}
+    lora = parse_recipe({"name": "x", "rung": "lora", "model": "m", "rag": {}, "train": train})
+    qlora = parse_recipe({"name": "y", "rung": "qlora", "model": "m", "rag": {}, "train": train})
+    assert (lora.rung, qlora.rung, qlora.adapter_bits) == ("rag+lora", "rag+qlora", 4)
+    assert "write `rung: rag+lora`" in caplog.text
+    with pytest.raises(UserError, match="rung 'prompt' does not read a 'rag' section"):
+        parse_recipe({"name": "z", "rung": "prompt", "model": "m", "rag": {}})
+
+
+def test_overrides_of_text_fields_stay_text():
+    """YAML 1.1 would read `no` as false and `Answer: briefly` as a mapping."""
+    r = load_recipe("prompt-local", ["generation.abstain_phrase=no", "generation.system_prompt=Answer: briefly",
+                                     "model.adapter=null", "generation.max_new_tokens=7"])
+    assert (r.generation.abstain_phrase, r.generation.system_prompt) == ("no", "Answer: briefly")
+    assert r.model.adapter is None and r.generation.max_new_tokens == 7
+
+
+def test_rag_build_overrides_need_a_recipe(cli, tmp_path):
+    code, _, err = cli("rag", "build", "eval/demo/docs", "--index", tmp_path / "i", "-o", "rag.k=5")
+    assert code == 2 and "--set: overrides a recipe's fields" in err

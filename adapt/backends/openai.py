@@ -61,6 +61,12 @@ class OpenAIGenerator:
         body = {"model": self.model, "messages": messages, "max_tokens": max_new_tokens,
                 "temperature": temperature, "stream": True, "stream_options": {"include_usage": True}}
         where = self.client.base_url
+        sent: list[str] = []  # what reached `emit`: a retry then would stream the answer twice
+
+        def emit_once(piece: str) -> None:
+            sent.append(piece)
+            emit(piece)
+
         for attempt in range(self.max_retries + 1):
             t0 = time.perf_counter()
             try:
@@ -73,8 +79,11 @@ class OpenAIGenerator:
                         r.read()
                         raise UserError(f"{where} answered {r.status_code}: {r.text[:300]}"
                                         + (" (check the API key)" if r.status_code in (401, 403) else ""))
-                    return _read_stream(r, t0, messages, emit)
+                    return _read_stream(r, t0, messages, emit_once if emit is not None else None, where)
             except (httpx.TransportError, httpx.TimeoutException) as e:
+                if sent:
+                    raise UserError(f"the connection to {where} broke after part of the answer had streamed "
+                                    f"({type(e).__name__}: {e})") from None
                 if attempt >= self.max_retries:
                     raise UserError(f"cannot reach {where} after {attempt + 1} tries ({type(e).__name__}: {e}): "
                                     "is the server running, and model.base_url right?") from None
@@ -87,7 +96,8 @@ class OpenAIGenerator:
         time.sleep(delay * (1 + 0.25 * random.random()))
 
 
-def _read_stream(r: Any, t0: float, messages: Messages, emit: Callable[[str], None] | None) -> Generation:
+def _read_stream(r: Any, t0: float, messages: Messages, emit: Callable[[str], None] | None,
+                 where: Any = "the endpoint") -> Generation:
     parts: list[str] = []
     ttft = None
     usage: dict[str, int] = {}
@@ -97,7 +107,11 @@ def _read_stream(r: Any, t0: float, messages: Messages, emit: Callable[[str], No
         data = line[5:].strip()
         if data == "[DONE]":
             break
-        chunk = json.loads(data)
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            raise UserError(f"{where} sent a stream event that is not JSON: {data[:200]!r} "
+                            "(is model.base_url an OpenAI-compatible /v1 endpoint?)") from None
         if chunk.get("usage"):
             usage = chunk["usage"]
         for choice in chunk.get("choices", []):

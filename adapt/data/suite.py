@@ -9,6 +9,7 @@ from pathlib import Path
 from adapt.errors import UserError
 
 SPLIT_SEED = 0  # one seed for every train/eval split of a suite: the ladder's and `adapt finetune`'s
+TRAIN_FRACTION = 0.5  # the share of a suite that trains an adapter; the rest is held out for eval
 
 
 @dataclass

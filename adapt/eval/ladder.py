@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from adapt import rungs
-from adapt.data.suite import SPLIT_SEED, load_suite, split_items, stratified_head, write_suite
+from adapt.data.suite import SPLIT_SEED, TRAIN_FRACTION, load_suite, split_items, stratified_head, write_suite
 from adapt.errors import UserError
 from adapt.eval import registry, stats
+from adapt.eval.report import what_decides
 from adapt.eval.records import SummaryRow, rows_of
 from adapt.recipe import Recipe, load_recipe
 
@@ -119,16 +120,6 @@ def recommend(rows: list[SummaryRow], bar_text: str) -> dict[str, Any]:
     return {**base, "recommended": None, "meets": False, "verdict": text}
 
 
-def what_decides(c: dict[str, Any]) -> str:
-    """'about 464 items, 72 timed requests': the suite size and timing that would decide a rung."""
-    parts = []
-    if c.get("needed_n"):
-        parts.append(f"about {c['needed_n']:,} items")
-    if c.get("needed_timed"):
-        parts.append(f"{c['needed_timed']:,} timed requests (--latency-items)")
-    return ", ".join(parts)
-
-
 def parse_rung_recipes(pairs: list[str]) -> dict[str, str]:
     """['lora=my-lora'] -> {'lora': 'my-lora'}: the recipes that replace rungs' defaults."""
     out = {}
@@ -191,7 +182,7 @@ def run_ladder(suite: str, docs: str, rung_names: list[str], bar: str, out: str 
     eval_items = items
     if tuned:
         src = tuned[0].train.from_suite
-        train_items, eval_items = split_items(items, src.train_fraction if src else 0.5,
+        train_items, eval_items = split_items(items, src.train_fraction if src else TRAIN_FRACTION,
                                               src.seed if src else SPLIT_SEED)
         write_suite(train_items, out / "train-suite.jsonl")
         write_suite(eval_items, out / "eval-suite.jsonl")

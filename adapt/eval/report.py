@@ -52,7 +52,6 @@ def table_rows(summary: dict[str, Any], ladder: dict[str, Any] | None = None,
 
 
 def _verdict_cell(c: dict[str, Any] | None) -> str:
-    from adapt.eval.ladder import what_decides
 
     if c is None:
         return "-"
@@ -232,3 +231,13 @@ def _html(summary: dict[str, Any], records: list[ItemRecord], timings: list[Timi
         parts.append("</table></details>")
     parts.append("</body></html>")
     return "".join(parts)
+
+
+def what_decides(c: dict[str, Any]) -> str:
+    """'about 464 items, 72 timed requests': the suite size and timing that would decide a rung."""
+    parts = []
+    if c.get("needed_n"):
+        parts.append(f"about {c['needed_n']:,} items")
+    if c.get("needed_timed"):
+        parts.append(f"{c['needed_timed']:,} timed requests (--latency-items)")
+    return ", ".join(parts)

@@ -32,7 +32,7 @@ import numpy as np
 
 from adapt.artifacts import read_jsonl, versions, write_json, write_jsonl
 from adapt.errors import UserError
-from adapt.rag import CHUNK_OVERLAP, CHUNK_SIZE, DEFAULT_EMBEDDER, DEFAULT_INDEX
+from adapt.rag import CHUNK_OVERLAP, CHUNK_SIZE, DEFAULT_EMBEDDER, DEFAULT_INDEX, MODE, TOP_K
 from adapt.rag.bm25 import tokenize
 from adapt.rag.chunking import Chunk, chunk_document
 from adapt.rag.loaders import check_file, load_file, sha256, walk
@@ -418,7 +418,7 @@ class Index:
         ids, scores = self.bm25.retrieve(tokens, k=min(n, len(self.chunks)), show_progress=False, n_threads=0)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]
 
-    def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[Hit]:
+    def search(self, query: str, k: int = TOP_K, mode: str = MODE) -> list[Hit]:
         """The top-k chunks, best first; hybrid = reciprocal-rank fusion."""
         if mode == "dense":
             hits = self.dense(query, k)
@@ -447,7 +447,7 @@ class Reranker:
         self.index = index
         self.model = CrossEncoder(resolve_embedder(model))
 
-    def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[Hit]:
+    def search(self, query: str, k: int = TOP_K, mode: str = MODE) -> list[Hit]:
         cands = self.index.search(query, k=max(4 * k, 20), mode=mode)
         scores = self.model.predict([(query, c.text) for c in cands], show_progress_bar=False)
         order = np.argsort(-np.asarray(scores))[:k]

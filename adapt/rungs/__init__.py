@@ -13,10 +13,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from adapt.backends import Generation
     from adapt.rag.index import Hit
     from adapt.recipe import Recipe
@@ -130,6 +131,7 @@ class Rung:
     description: str
     components: tuple[Component, ...]
     default_recipe: str | None = None    # what `adapt ladder` runs for this rung unless told otherwise
+    in_default_ladder: bool = True       # climbed when `adapt ladder` is not told which rungs
     # Rungs that answer without the standard path (retrieve -> prompt -> generate) bring their own.
     answerer: AnswererFactory | None = None
 
@@ -190,12 +192,22 @@ def register(rung: Rung) -> Rung:
 
 
 def _load() -> None:
-    """Import every module in this folder once; each registers its rungs."""
+    """Import every module of this package once; each registers its rungs. A module that fails to
+    import fails every lookup, rather than leaving a ladder with a rung silently missing."""
     if _LOADED:
         return
-    _LOADED.append(True)
-    for mod in pkgutil.iter_modules([str(Path(__file__).parent)]):
+    for mod in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{mod.name}")
+    _LOADED.append(True)
+
+
+def with_retrieval(rung: Rung) -> Rung | None:
+    """The rung that is `rung` (one that trains an adapter) answering from retrieved passages: how a
+    lora recipe with a rag section was read before rag+lora was a rung of its own."""
+    if rung.adapter is None:
+        return None
+    want = set(rung.components) | {Retrieval()}
+    return next((r for r in all_rungs() if set(r.components) == want and r.answerer is None), None)
 
 
 def all_rungs() -> list[Rung]:
@@ -206,6 +218,11 @@ def all_rungs() -> list[Rung]:
 
 def names() -> list[str]:
     return [r.name for r in all_rungs()]
+
+
+def default_ladder() -> list[str]:
+    """The rungs `adapt ladder` climbs unless told otherwise, cheapest first."""
+    return [r.name for r in all_rungs() if r.default_recipe and r.in_default_ladder]
 
 
 def get(name: str) -> Rung:

@@ -14,6 +14,7 @@ from typing import Any
 
 from adapt.artifacts import read_jsonl
 from adapt.errors import UserError
+from adapt.rag import MODE
 
 Example = dict[str, list[dict[str, str]]]  # {"prompt": [...messages], "completion": [assistant message]}
 
@@ -83,7 +84,7 @@ def fingerprint(examples: list[Example]) -> str:
     return h.hexdigest()
 
 
-def knowledge_examples(items: list[Any], index: Any, k: int, abstain: str, mode: str = "hybrid") -> list[Example]:
+def knowledge_examples(items: list[Any], index: Any, k: int, abstain: str, mode: str = MODE) -> list[Example]:
     """Knowledge mode: question + retrieved passages -> the gold answer (cited), or the abstain phrase.
 
     Teaches a small model to answer from context and to decline when the passages lack the answer,
