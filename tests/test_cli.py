@@ -72,3 +72,16 @@ def test_library_errors_name_the_flag_the_user_typed(cli, tmp_path):
     assert code == 2 and "--index-type: must be auto, flat or hnsw" in err
     code, _, err = cli("serve", "prompt-local", "--host", "example.org")
     assert code == 2 and "--host: must be an IP address" in err
+
+
+def test_library_errors_leave_flag_names_to_the_cli():
+    """A message about one argument names it through UserError.param, which the CLI shows as the flag."""
+    import re
+    from pathlib import Path
+
+    import adapt
+
+    pkg = Path(adapt.__file__).parent
+    flagged = [f"{p.relative_to(pkg)}:{n}" for p in pkg.rglob("*.py") if p.name != "cli.py"
+               for n, line in enumerate(p.read_text().splitlines(), 1) if re.search(r'UserError\(f?"--', line)]
+    assert flagged == []

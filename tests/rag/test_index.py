@@ -260,3 +260,22 @@ def test_links_out_of_docs_and_oversized_files_are_skipped_and_named(mixed_docs,
     index = Index.load(tmp_path / "idx", embedder_model=embedder_model)
     assert not any("hunter2" in c.text or "many words" in c.text for c in index.chunks)
     assert any(c.file == "alias.md" for c in index.chunks)
+
+
+def test_build_the_index_a_recipe_reads(cli, mixed_docs, tmp_path):
+    """`adapt rag build --recipe R`: docs, index and chunking from the recipe; a flag given wins."""
+    import json
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"name: r\nrung: rag\nmodel: m\nrag:\n  docs: {mixed_docs}\n  index: {tmp_path / 'idx'}\n"
+                      "  chunk_size: 64\n  chunk_overlap: 8\n")
+    code, out, err = cli("rag", "build", "--recipe", recipe)
+    manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text())
+    assert code == 0, err
+    assert (manifest["chunk_size"], manifest["chunk_overlap"]) == (64, 8)
+    assert manifest["docs"] == str(mixed_docs.resolve()) and f"indexed {manifest['counts']['files']} file(s)" in out
+    code, _, err = cli("rag", "build", "--recipe", recipe, "--index", tmp_path / "other", "-o", "rag.chunk_size=48")
+    assert code == 0, err
+    assert json.loads((tmp_path / "other" / "manifest.json").read_text())["chunk_size"] == 48
+    code, _, err = cli("rag", "build", "--recipe", "prompt-local")
+    assert code == 2 and "reads no index" in err
