@@ -354,11 +354,7 @@ def finetune(
     r = _recipe(recipe, overrides)
     if num_processes > 1:  # every process runs this command again, through `python -m adapt`
         check_output(Path(output or r.run_dir), resume, overwrite)  # once here, not once per process
-        args = [recipe, *(["--max-steps", str(max_steps)] if max_steps else []),
-                *(["--output", str(output)] if output else []), *(["--resume"] if resume else []),
-                *(["--overwrite"] if overwrite else []), *(["--track", track] if track else []),
-                *[a for o in overrides or [] for a in ("-o", o)]]
-        raise typer.Exit(launch(args, num_processes))
+        raise typer.Exit(launch(_argv_without("--num-processes")[1:], num_processes))
     main_process = is_main_process()
     report = data_report(r) if main_process else None
     if report:
@@ -379,6 +375,17 @@ def export(
     from adapt.train.export import merge as do_merge
 
     console.print(f"merged model written to {do_merge(run, merge)}")
+
+
+def _argv_without(flag: str) -> list[str]:
+    """This command line's arguments less `flag` and its value: what a relaunch passes on, unchanged."""
+    out, skip = [], False
+    for arg in sys.argv[1:]:
+        if skip or arg == flag or arg.startswith(flag + "="):
+            skip = arg == flag
+            continue
+        out.append(arg)
+    return out
 
 
 # --- serving -------------------------------------------------------------------------------------
