@@ -10,9 +10,10 @@ import platform
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import adapt
+from adapt.errors import UserError
 
 _LIBS = ("torch", "transformers", "peft", "trl", "accelerate", "datasets", "sentence-transformers",
          "faiss-cpu", "bm25s", "bitsandbytes", "vllm")
@@ -56,30 +57,65 @@ def write_text(path: Path, text: str) -> None:
         raise
 
 
-def write_jsonl(path: Path, rows: list[Any]) -> None:
-    """Write JSON Lines atomically (ensure_ascii=False: read back with read_jsonl, which splits on '\\n' only)."""
-    write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+def jsonl_text(rows: Iterable[Any]) -> str:
+    """The project's one JSON Lines serialiser: one '\\n'-terminated line per row, ensure_ascii=False
+    (read back with read_jsonl / parse_jsonl, which split on '\\n' only)."""
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+
+
+def write_jsonl(path: Path, rows: Iterable[Any]) -> None:
+    """Write JSON Lines atomically."""
+    write_text(path, jsonl_text(rows))
 
 
 @contextlib.contextmanager
 def atomic_dir(target: Path, replace: bool = False) -> Iterator[Path]:
     """A temporary sibling folder to fill; renamed to `target` when the block succeeds, removed when it
-    fails, so `target` is never half-written. With `replace`, an existing `target` is swapped out
-    (renamed aside, then deleted) after the new folder is complete."""
+    fails, so `target` is never half-written. Without `replace`, an existing `target` (even an empty
+    folder) is refused with FileExistsError, before the block runs and again before the rename. With
+    `replace`, an existing `target` is swapped out (renamed aside, then deleted) after the new folder is
+    complete; if the swap fails, the old folder is put back."""
     target = Path(target)
+    if not replace:
+        _refuse_existing(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
     try:
         yield tmp
         if replace and target.exists():
-            old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
-            os.rename(target, old / target.name)
-            os.rename(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
+            _swap(tmp, target)
         else:
+            _refuse_existing(target)  # os.rename would silently replace an empty folder
             os.rename(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _refuse_existing(target: Path) -> None:
+    if target.exists() or target.is_symlink():
+        raise FileExistsError(f"{target} already exists: not replacing it (remove it or choose another folder)")
+
+
+def _swap(tmp: Path, target: Path) -> None:
+    """Rename `target` aside, `tmp` into its place, then delete the old one; on any failure after the
+    old folder was moved aside, move it back before re-raising."""
+    old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
+    aside = old / target.name
+    try:
+        os.rename(target, aside)
+    except BaseException:
+        shutil.rmtree(old, ignore_errors=True)
+        raise
+    try:
+        os.rename(tmp, target)
+    except BaseException:
+        try:
+            os.rename(aside, target)
+        except OSError as e:  # cannot put it back: leave it where it is, and say where
+            raise OSError(e.errno, f"could not replace {target}, nor put the old folder back; it is in {aside}") from e
+        shutil.rmtree(old, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def sha256_file(path: Path) -> str:
@@ -92,15 +128,20 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def read_jsonl(path: Path, torn_tail_ok: bool = False) -> list[tuple[int, Any]]:
-    """(line number, value) for each non-blank line. Splits on '\\n' only, as JSON Lines does:
-    str.splitlines() would also break inside strings at U+2028, U+0085 and friends, which json.dumps
-    leaves raw. With torn_tail_ok, an unparsable last line (a write cut short by a kill) is dropped;
-    any other bad line is an error naming it."""
-    from adapt.errors import UserError
+class JsonlError(UserError):
+    """A line of JSON Lines that does not parse; `line` is its number, `reason` what json said."""
 
-    path = Path(path)
-    lines = path.read_text(encoding="utf-8").split("\n")
+    def __init__(self, where: str, line: int, reason: str) -> None:
+        super().__init__(f"{where}:{line}: not valid JSON ({reason})")
+        self.where, self.line, self.reason = where, line, reason
+
+
+def parse_jsonl(text: str, where: str, torn_tail_ok: bool = False) -> list[tuple[int, Any]]:
+    """(line number, value) for each non-blank line of JSON Lines text; `where` (a path) names the text in
+    errors. Splits on '\\n' only, as JSON Lines does: str.splitlines() would also break inside strings at
+    U+2028, U+0085 and friends, which json.dumps leaves raw. With torn_tail_ok, an unparsable last line
+    (a write cut short by a kill) is dropped; any other bad line raises JsonlError naming it."""
+    lines = text.split("\n")
     out = []
     last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
     for i, line in enumerate(lines):
@@ -111,5 +152,11 @@ def read_jsonl(path: Path, torn_tail_ok: bool = False) -> list[tuple[int, Any]]:
         except json.JSONDecodeError as e:
             if torn_tail_ok and i == last:
                 break
-            raise UserError(f"{path}:{i + 1}: not valid JSON ({e.msg})") from None
+            raise JsonlError(where, i + 1, e.msg) from None
     return out
+
+
+def read_jsonl(path: Path, torn_tail_ok: bool = False) -> list[tuple[int, Any]]:
+    """parse_jsonl over a UTF-8 file; errors name the file and line."""
+    path = Path(path)
+    return parse_jsonl(path.read_text(encoding="utf-8"), str(path), torn_tail_ok)

@@ -6,12 +6,14 @@ import errno
 import importlib.metadata
 import json
 import platform
+import re
 
 import pytest
 
 import adapt
 from adapt import artifacts
-from adapt.artifacts import adapter_run, atomic_dir, read_jsonl, versions, write_json, write_jsonl, write_text
+from adapt.artifacts import (JsonlError, adapter_run, atomic_dir, jsonl_text, parse_jsonl, read_jsonl, versions,
+                             write_json, write_jsonl, write_text)
 from adapt.errors import UserError
 
 
@@ -92,6 +94,85 @@ def test_atomic_dir_replace_swaps_a_complete_folder_and_keeps_the_old_one_on_fai
     with atomic_dir(target, replace=True) as tmp:
         (tmp / "new.txt").write_text("v2")
     assert [p.name for p in target.iterdir()] == ["new.txt"] and [p.name for p in tmp_path.iterdir()] == ["index"]
+
+
+def _fail_second_rename(monkeypatch):
+    real, calls = artifacts.os.rename, []
+
+    def rename(src, dst):
+        calls.append((src, dst))
+        if len(calls) == 2:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return real(src, dst)
+
+    monkeypatch.setattr(artifacts.os, "rename", rename)
+    return calls
+
+
+def test_atomic_dir_replace_puts_the_old_folder_back_when_the_new_one_cannot_be_renamed_in(tmp_path, monkeypatch):
+    target = tmp_path / "adapter"
+    target.mkdir()
+    (target / "old.txt").write_text("v1")
+    calls = _fail_second_rename(monkeypatch)
+    with pytest.raises(OSError, match="cross-device"):
+        with atomic_dir(target, replace=True) as tmp:
+            (tmp / "new.txt").write_text("v2")
+    assert calls[1][1] == target  # it was the rename of the new folder into place that failed
+    assert [p.name for p in target.iterdir()] == ["old.txt"] and (target / "old.txt").read_text() == "v1"
+    assert [p.name for p in tmp_path.iterdir()] == ["adapter"]  # no temporary or set-aside folder left
+
+
+def test_atomic_dir_says_where_the_old_folder_is_when_it_cannot_be_put_back(tmp_path, monkeypatch):
+    target = tmp_path / "adapter"
+    target.mkdir()
+    real = artifacts.os.rename
+    calls = []
+
+    def rename(src, dst):
+        calls.append(dst)
+        if len(calls) >= 2:
+            raise OSError(errno.EIO, "I/O error")
+        return real(src, dst)
+
+    monkeypatch.setattr(artifacts.os, "rename", rename)
+    with pytest.raises(OSError, match="put the old folder back; it is in") as e:
+        with atomic_dir(target, replace=True):
+            pass
+    aside = calls[0]
+    assert str(aside) in str(e.value) and aside.is_dir() and not target.exists()
+
+
+def test_atomic_dir_without_replace_refuses_an_existing_empty_folder(tmp_path):
+    target = tmp_path / "index"
+    target.mkdir()
+    ran = False
+    with pytest.raises(FileExistsError, match=re.escape(f"{target} already exists")):
+        with atomic_dir(target):
+            ran = True
+    assert not ran and list(target.iterdir()) == [] and [p.name for p in tmp_path.iterdir()] == ["index"]
+
+
+def test_atomic_dir_without_replace_refuses_a_folder_that_appeared_while_it_was_filled(tmp_path):
+    target = tmp_path / "index"
+    with pytest.raises(FileExistsError, match=re.escape(f"{target} already exists")):
+        with atomic_dir(target) as tmp:
+            (tmp / "data.txt").write_text("mine")
+            target.mkdir()  # another process got there first, with an empty folder so far
+    assert list(target.iterdir()) == [] and [p.name for p in tmp_path.iterdir()] == ["index"]
+
+
+def test_jsonl_text_and_parse_jsonl_are_the_one_serialiser_and_parser(tmp_path):
+    rows = [{"t": "é\u2028x"}, [1, 2], "s", None]
+    text = jsonl_text(rows)
+    assert text == "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows) and text.count("\n") == 4
+    assert jsonl_text(iter([])) == "" and jsonl_text(r for r in rows) == text
+    assert parse_jsonl(text, "mem") == [(i + 1, r) for i, r in enumerate(rows)]
+    write_jsonl(tmp_path / "r.jsonl", iter(rows))
+    assert (tmp_path / "r.jsonl").read_text(encoding="utf-8") == text
+    with pytest.raises(JsonlError, match="docs.jsonl:2: not valid JSON") as e:
+        parse_jsonl('{"a": 1}\n{"a": \n', "docs.jsonl")
+    assert isinstance(e.value, UserError) and (e.value.line, e.value.where) == (2, "docs.jsonl")
+    assert parse_jsonl('{"a": 1}\n{"a": \n', "docs.jsonl", torn_tail_ok=True) == [(1, {"a": 1})]
 
 
 def test_adapter_run_reads_the_run_json_beside_an_adapter(tmp_path):

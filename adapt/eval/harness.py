@@ -17,7 +17,7 @@ from typing import Any, Callable
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from adapt import rungs
-from adapt.artifacts import adapter_run, read_jsonl, sha256_file, versions, write_json, write_text
+from adapt.artifacts import adapter_run, jsonl_text, read_jsonl, sha256_file, versions, write_json, write_text
 from adapt.data.suite import Item, load_suite, stratified_head
 from adapt.eval import LATENCY_ITEMS
 from adapt.errors import UserError
@@ -113,7 +113,7 @@ def evaluate(recipes: list[Recipe], items: list[Item], out: str | Path, index: s
                 t = Timing(recipe=recipe.name, id=item.id,
                            latency_ms=round((g.latency_s + ans.retrieval_s) * 1000, 2),
                            ttft_ms=round(((g.ttft_s or g.latency_s) + ans.retrieval_s) * 1000, 2),
-                           retrieval_ms=round(ans.retrieval_s * 1000, 2) if rungs.get(recipe.rung).retrieves
+                           retrieval_ms=round(ans.retrieval_s * 1000, 2) if rungs.get(recipe.rung).reads_index
                            else None)
                 _append(tf, [t])
                 timings.append(t)
@@ -185,18 +185,14 @@ def _check_resume(run_json: Path, new: dict[str, Any]) -> None:
 
 
 def _append(f: Any, rows: list[ItemRecord] | list[Timing]) -> None:
-    f.write(_jsonl(rows))
+    f.write(jsonl_text(r.to_dict() for r in rows))
     f.flush()
     os.fsync(f.fileno())
 
 
 def _rewrite(path: Path, rows: list[ItemRecord] | list[Timing]) -> None:
     if path.exists():
-        write_text(path, _jsonl(rows))
-
-
-def _jsonl(rows: list[ItemRecord] | list[Timing]) -> str:
-    return "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in rows)
+        write_text(path, jsonl_text(r.to_dict() for r in rows))
 
 
 def _record(recipe: Recipe, item: Item, ans: Any, wall_s: float) -> ItemRecord:

@@ -3,11 +3,10 @@ script) against a suite, with the same grader, metrics and report as `adapt eval
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from adapt.artifacts import read_jsonl, sha256_file, write_json, write_text
+from adapt.artifacts import read_jsonl, sha256_file, write_json, write_jsonl
 from adapt.data.suite import load_suite
 from adapt.errors import UserError
 from adapt.eval import registry
@@ -63,7 +62,7 @@ def score(suite: Path, predictions: Path, out: Path | None = None, name: str | N
 
         summary = {"suite": suite.name, "recipes": [row], "comparisons": compare(records, [name]), "break_even": [],
                    "grading": GRADING_POLICY, "notes": [], "definitions": registry.definitions()}
-        write_text(out / "items.jsonl", "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in records))
+        write_jsonl(out / "items.jsonl", [r.to_dict() for r in records])
         write_json(out / "run.json", {"suite": suite.name, "suite_sha256": sha256_file(suite),
                                       "predictions": str(predictions), "predictions_sha256": sha256_file(predictions)})
         write_json(out / "summary.json", summary)

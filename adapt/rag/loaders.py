@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from adapt.artifacts import JsonlError, parse_jsonl
 
 SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".jsonl"}
 # A build reads each file whole into memory; one stray disk image or log dump must not take the
@@ -127,17 +128,17 @@ def _pdf(path: Path, rel: str) -> Document:
 
 
 def _jsonl(text: str, rel: str) -> list[Document]:
+    try:
+        rows = parse_jsonl(text, rel)
+    except JsonlError as e:
+        raise ValueError(f"line {e.line}: expected a JSON object with a 'text' string ({e.reason})") from None
     docs = []
-    for n, line in enumerate(text.split("\n"), 1):  # JSON Lines: "\n" only, as adapt.artifacts.read_jsonl
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            body = row["text"]
-            if not isinstance(body, str):
-                raise TypeError("'text' must be a string")
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
-            raise ValueError(f"line {n}: expected a JSON object with a 'text' string ({e})") from None
+    for n, row in rows:
+        body = row.get("text") if isinstance(row, dict) else None
+        if not isinstance(body, str):
+            got = (f"a {type(row).__name__}" if not isinstance(row, dict) else "no 'text'" if "text" not in row
+                   else f"'text' is a {type(body).__name__}")
+            raise ValueError(f"line {n}: expected a JSON object with a 'text' string (got {got})")
         doc_id = str(row.get("id", n))
         docs.append(Document(f"{rel}#{doc_id}", rel, str(row.get("title") or doc_id), body, False))
     return docs

@@ -85,7 +85,7 @@ def latest_complete_checkpoint(ckpt_dir: Path) -> Path:
     if not complete:
         torn = [p.name for _, p in _checkpoints(ckpt_dir)]
         why = f" ({', '.join(torn)} cut short by a kill: no trainer_state.json)" if torn else ""
-        raise UserError(f"--resume: no checkpoint to resume from in {ckpt_dir}{why}; run again without --resume")
+        raise UserError(f"no checkpoint to resume from in {ckpt_dir}{why}; start the run afresh", param="resume")
     return complete[-1]
 
 
@@ -231,7 +231,8 @@ def finetune(recipe: Recipe, output: str | Path | None = None, max_steps: int | 
             tok.save_pretrained(tmp)
         write_json(out / "run.json", {
             "recipe": recipe.model_dump(), "resolved": {**resolved, "max_steps": max_steps or t.max_steps,
-                                                        "base_model": resolve_generator(recipe.model.name)},
+                                                        "base_model": resolve_generator(recipe.model.name),
+                                                        "world_size": int(os.environ.get("WORLD_SIZE", 1))},
             "data": {**provenance, "fingerprint": fingerprint(examples), "examples": len(examples)},
             "metrics": metrics, "versions": versions(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         })
@@ -262,14 +263,19 @@ def is_main_process() -> bool:
 
 
 def launch(args: list[str], num_processes: int) -> int:
-    """Run `adapt finetune ARGS` in `num_processes` data-parallel processes through accelerate (DDP or
-    FSDP). Past one machine, call `accelerate launch --num_machines ... -m adapt finetune RECIPE` directly."""
+    """Run `adapt finetune ARGS` in `num_processes` data-parallel processes on this machine (DDP or FSDP).
+    Past one machine, call `accelerate launch --num_machines ... -m adapt finetune RECIPE` directly."""
     import subprocess
 
     import torch
 
-    mode = ["--multi_gpu"] if torch.cuda.is_available() else ["--cpu"]
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(num_processes),
-           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", *mode,
+    if torch.cuda.is_available():
+        cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(num_processes),
+               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--multi_gpu",
+               "-m", "adapt", "finetune", *args]
+        return subprocess.call(cmd)
+    # accelerate's --cpu launch starts a single process unless MPI is set up; torchrun starts them all
+    # (gloo), and ACCELERATE_USE_CPU keeps the Trainer off any GPU. --standalone picks a free port.
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(num_processes),
            "-m", "adapt", "finetune", *args]
-    return subprocess.call(cmd)
+    return subprocess.call(cmd, env={**os.environ, "ACCELERATE_USE_CPU": "true"})

@@ -4,7 +4,9 @@ import json
 
 import pytest
 
-from adapt.eval.ladder import what_decides
+from adapt.eval import registry
+from adapt.eval.ladder import recommend, what_decides
+from adapt.eval.records import rows_of
 
 from ..conftest import ROOT
 
@@ -38,6 +40,21 @@ def test_full_ladder_on_demo_suite(cli, tmp_path, monkeypatch):
         f"No rung meets the bar with 95 % confidence. Inconclusive: {', '.join(named)}." if open_
         else "No rung meets the bar: every rung fails it with 95 % confidence.")
     assert [r["rung"] for r in s["recipes"]] == ["baseline", "prompt", "rag", "lora", "rag+lora"]
+    # the same rows do yield a recommendation under a bar they can decide: a price has no interval, so
+    # each rung meets or fails usd_per_1k<=1 outright, and the cheapest that meets it is recommended
+    typed = rows_of(s)
+    prices = {r.recipe: registry.get(r, registry.PRICE.key) for r in typed}
+    assert all(p is not None for p in prices.values()), prices  # every shipped local recipe prices machine time
+    cheap = recommend(typed, "usd_per_1k<=1")
+    assert {c["verdict"] for c in cheap["checks"]} <= {"meets", "fails"}
+    meeting = [r.recipe for r in typed if prices[r.recipe] <= 1]
+    assert meeting, prices
+    best = min(meeting, key=lambda name: (prices[name], meeting.index(name)))
+    assert cheap["recommended"] == best and cheap["meets"], (cheap, prices)
+    assert f"Use {best} (" in cheap["verdict"] and "cheapest rung that meets the bar" in cheap["verdict"]
+    none = recommend(typed, "usd_per_1k<0")  # no price is negative: every rung fails it outright
+    assert {c["verdict"] for c in none["checks"]} == {"fails"} and none["recommended"] is None and not none["meets"]
+    assert none["verdict"] == "No rung meets the bar: every rung fails it with 95 % confidence."
     assert all(r["n"] == 4 and r["n_unanswerable"] == 1 and r["timed"]["n"] == 2 for r in s["recipes"])
     assert s["ladder"]["verdict"] in stdout and s["ladder"]["eval_items"] == 4
     rag = next(r for r in s["recipes"] if r["rung"] == "rag")

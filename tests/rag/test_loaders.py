@@ -32,3 +32,17 @@ def test_bad_jsonl_row_names_line(tmp_path):
     p.write_text('{"text": "ok"}\n{"title": "no text"}\n')
     with pytest.raises(ValueError, match="line 2"):
         load_file(p, "x.jsonl")
+
+
+def test_jsonl_documents_are_read_by_the_one_jsonl_parser(tmp_path):
+    p = tmp_path / "x.jsonl"
+    p.write_text('{"text": "one\u2028two", "id": "a"}\n\n{"text": "ok"}\n', encoding="utf-8")  # U+2028 stays inside row a
+    assert [(d.source, d.text) for d in load_file(p, "x.jsonl").documents] == [("x.jsonl#a", "one\u2028two"),
+                                                                               ("x.jsonl#3", "ok")]
+    for body, reason in (('{"text": "ok"}\n{"text": \n', r"line 2: .*\(Expecting value\)"),
+                         ('{"text": "ok"}\n{"text": 5}\n', r"line 2: .*'text' is a int"),
+                         ('["text"]\n', r"line 1: .*a list"),
+                         ('{"text": "ok"}\n{"tex": "x"}\n{"text": "ok"}\n', r"line 2: .*no 'text'")):
+        p.write_text(body)
+        with pytest.raises(ValueError, match=reason):
+            load_file(p, "x.jsonl")

@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from adapt.backends import Generation
 from tests.fakes import FakeGenerator
 from adapt.pipeline import Pipeline
 from adapt.recipe import parse_recipe

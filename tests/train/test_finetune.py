@@ -142,7 +142,9 @@ def test_resume_without_checkpoint_is_a_user_error(tiny_llama, facts, tmp_path):
         finetune(r, resume=True, progress=False)
 
 
-def test_two_cpu_processes(tiny_llama, facts, tmp_path, cli):
+def test_num_processes_trains_data_parallel_on_cpu(tiny_llama, facts, tmp_path, cli):
+    """`--num-processes 2` without a GPU: two processes (accelerate's own --cpu launch would start one
+    without MPI, which this caught), and run.json records the world size the run trained with."""
     rp = write_recipe(tmp_path / "d.yaml", str(tiny_llama), facts, tmp_path / "ddp", max_steps=3, batch_size=1)
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     res = subprocess.run([sys.executable, "-m", "adapt.cli", "finetune", str(rp), "--num-processes", "2"],
@@ -150,6 +152,7 @@ def test_two_cpu_processes(tiny_llama, facts, tmp_path, cli):
     assert res.returncode == 0, res.stderr[-3000:]
     run = json.loads((tmp_path / "ddp" / "run.json").read_text())
     assert run["metrics"]["steps"] == 3
+    assert run["resolved"]["world_size"] == 2, run["resolved"]
     assert (tmp_path / "ddp" / "adapter" / "adapter_model.safetensors").is_file()
 
 
