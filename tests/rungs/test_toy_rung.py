@@ -3,7 +3,6 @@ file would be, is listed, validated, asked, evaluated and climbed like the shipp
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 
@@ -44,18 +43,19 @@ SUITE = [{"id": "sky", "question": "Which colour is the sky, blue?", "answers": 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
     """The toy rung registered from its own file, and the paths of its recipe and suite; unregistered after."""
-    rungs.names()  # the shipped rungs first, as in any run
     d = tmp_path_factory.mktemp("toy")
-    (d / "toy.py").write_text(TOY_RUNG)
-    spec = importlib.util.spec_from_file_location("toy_rung", d / "toy.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["toy_rung"] = module
-    spec.loader.exec_module(module)
+    # The file goes into a folder on the rungs package's path, so the registry finds it the way it finds
+    # a file dropped into adapt/rungs/ (without writing into the installed package).
+    (d / "pkg").mkdir()
+    (d / "pkg" / "toy.py").write_text(TOY_RUNG)
+    rungs.__path__.append(str(d / "pkg"))
+    rungs._LOADED.clear()
     (d / "toy.yaml").write_text(TOY_RECIPE)
     (d / "suite.jsonl").write_text("".join(json.dumps(row) + "\n" for row in SUITE))
     yield d / "toy.yaml", d / "suite.jsonl"
+    rungs.__path__.remove(str(d / "pkg"))
     rungs._REGISTRY.pop("toy", None)
-    sys.modules.pop("toy_rung", None)
+    sys.modules.pop("adapt.rungs.toy", None)
 
 
 def test_it_is_listed_in_ladder_order(toy, cli):
