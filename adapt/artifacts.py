@@ -72,7 +72,8 @@ def write_jsonl(path: Path, rows: Iterable[Any]) -> None:
 def atomic_dir(target: Path, replace: bool = False) -> Iterator[Path]:
     """A temporary sibling folder to fill; renamed to `target` when the block succeeds, removed when it
     fails, so `target` is never half-written. Without `replace`, an existing `target` (even an empty
-    folder) is refused with FileExistsError, before the block runs and again before the rename. With
+    folder) is refused with FileExistsError, before the block runs and again just before the rename (an
+    empty folder made in the microseconds between that check and the rename would still be replaced). With
     `replace`, an existing `target` is swapped out (renamed aside, then deleted) after the new folder is
     complete; if the swap fails, the old folder is put back."""
     target = Path(target)

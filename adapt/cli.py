@@ -344,7 +344,8 @@ def finetune(
     overwrite: Annotated[bool, typer.Option(
         help="replace a previous run in the output folder (its checkpoint-N folders, adapter and run.json "
              "only; other files stay)")] = False,
-    num_processes: Annotated[int, typer.Option(help="data-parallel processes through accelerate (DDP/FSDP)")] = 1,
+    num_processes: Annotated[int, typer.Option(help="data-parallel processes on this machine (DDP/FSDP; "
+                                                    "accelerate on GPUs, torchrun on a CPU)")] = 1,
     track: Annotated[Optional[str], typer.Option(help="'mlflow' logs the run (local ./mlruns by default)")] = None,
     overrides: Overrides = None,
 ) -> None:
@@ -353,8 +354,8 @@ def finetune(
 
     r = _recipe(recipe, overrides)
     if num_processes > 1:  # every process runs this command again, through `python -m adapt`
-        check_output(Path(output or r.run_dir), resume, overwrite)  # once here, not once per process
-        raise typer.Exit(launch(_argv_without("--num-processes")[1:], num_processes))
+        check_output(Path(output or r.run_dir), resume, overwrite)  # refuse before starting N processes
+        raise typer.Exit(launch(_argv_without("--num-processes", after="finetune"), num_processes))
     main_process = is_main_process()
     report = data_report(r) if main_process else None
     if report:
@@ -377,10 +378,13 @@ def export(
     console.print(f"merged model written to {do_merge(run, merge)}")
 
 
-def _argv_without(flag: str) -> list[str]:
-    """This command line's arguments less `flag` and its value: what a relaunch passes on, unchanged."""
+def _argv_without(flag: str, after: str) -> list[str]:
+    """The arguments that followed the subcommand `after` on this command line, less `flag` and its
+    value: what a relaunch passes on, unchanged."""
+    if after not in sys.argv[1:]:
+        raise RuntimeError(f"cannot relaunch: `{after}` is not on the command line {sys.argv!r}")
     out, skip = [], False
-    for arg in sys.argv[1:]:
+    for arg in sys.argv[sys.argv.index(after, 1) + 1:]:
         if skip or arg == flag or arg.startswith(flag + "="):
             skip = arg == flag
             continue

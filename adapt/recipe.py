@@ -391,14 +391,15 @@ def _load_chain(path: Path, chain: tuple[tuple[Path, str], ...] = ()) -> dict[st
 
 
 def _apply_override(data: dict[str, Any], override: str) -> None:
-    """Set one `key.path=value` in the raw recipe, the value parsed as YAML; missing or null mappings on the
+    """Set one `key.path=value` in the raw recipe (the value as `load_recipe` says); missing or null mappings on the
     way are created, so `-o rag.k=5` works on a recipe without a rag section (validation then judges it)."""
     path, eq, text = override.partition("=")
     keys = [k.strip() for k in path.split(".")]
     if not eq or not all(keys):
         raise UserError(f"-o {override}: expected key.path=value, e.g. -o rag.k=5")
-    if _text_field(keys) and text.strip() not in ("null", "~", ""):
-        value: Any = text  # YAML would read `no` as false and `Answer: briefly` as a mapping
+    plain = text.strip()
+    if _text_field(keys) and plain[:1] not in ('"', "'") and plain not in ("null", "~"):
+        value: Any = text  # as typed: YAML would read `no` as false and `Answer: briefly` as a mapping
     else:
         try:
             value = yaml.safe_load(text)
@@ -423,7 +424,9 @@ def load_recipe(ref: str | Path, overrides: Sequence[str] = ()) -> Recipe:
     section to null to drop it. Chains are fine, a cycle is an error. `name` and `description` are never
     inherited: a recipe that extends another must set its own name.
 
-    Overrides are applied in order after merging; each value is YAML (`rag.k=5` an int, `x=[a,b]` a list,
+    Overrides are applied in order after merging. A text field takes the value as typed (`-o
+    generation.abstain_phrase=no` is the word "no"; quote it, or write null, for YAML's reading); any other
+    field reads it as YAML (`rag.k=5` an int, `x=[a,b]` a list,
     `x=null` null). They are taken literally, without `${VAR}` expansion: the shell has already expanded what
     was typed, and a second pass would mangle a value meant to contain `$`.
     """

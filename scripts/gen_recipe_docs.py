@@ -50,7 +50,8 @@ own `name`. A file that extends its own name (`./recipes/smollm2-lora.yaml` with
 The commands that run a recipe (`adapt ask`, `eval`, `finetune`, `serve`, `recipes show`; see
 `--help`) take `-o` (or `--set`), repeatable, applied in order after `extends` is merged and before
 validation: `-o rag.k=5 -o train.target_modules=[q_proj,v_proj]
--o model.adapter=null`. The value is read as YAML. Mappings missing along the path are created; the
+-o model.adapter=null`. A text field takes the value as typed (`-o generation.abstain_phrase=no` is
+the word "no"; quote it or write null for YAML's reading); any other field reads it as YAML. Mappings missing along the path are created; the
 result is validated like a file, and errors name the overrides. Overrides are taken literally: the
 shell has already expanded `$VAR` in them, so `${{VAR}}` is not expanded a second time.
 

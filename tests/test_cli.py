@@ -85,3 +85,12 @@ def test_library_errors_leave_flag_names_to_the_cli():
     flagged = [f"{p.relative_to(pkg)}:{n}" for p in pkg.rglob("*.py") if p.name != "cli.py"
                for n, line in enumerate(p.read_text().splitlines(), 1) if re.search(r'UserError\(f?"--', line)]
     assert flagged == []
+
+
+def test_a_relaunch_passes_on_the_command_line_as_typed(monkeypatch):
+    from adapt.cli import _argv_without
+
+    monkeypatch.setattr(sys, "argv", ["adapt", "finetune", "--num-processes=2", "my recipe.yaml", "-o",
+                                      "generation.system_prompt=Answer briefly.", "--num-processes", "4", "--resume"])
+    assert _argv_without("--num-processes", after="finetune") == [
+        "my recipe.yaml", "-o", "generation.system_prompt=Answer briefly.", "--resume"]

@@ -322,3 +322,10 @@ def test_overrides_of_text_fields_stay_text():
 def test_rag_build_overrides_need_a_recipe(cli, tmp_path):
     code, _, err = cli("rag", "build", "eval/demo/docs", "--index", tmp_path / "i", "-o", "rag.k=5")
     assert code == 2 and "--set: overrides a recipe's fields" in err
+
+
+def test_text_overrides_can_be_quoted_emptied_or_nulled():
+    r = load_recipe("prompt-local", ['generation.abstain_phrase="I do not know."', "description=",
+                                     "generation.system_prompt=null"])
+    assert r.generation.abstain_phrase == "I do not know." and r.description == ""
+    assert r.generation.system_prompt is None

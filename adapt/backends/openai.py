@@ -101,9 +101,11 @@ def _read_stream(r: Any, t0: float, messages: Messages, emit: Callable[[str], No
     parts: list[str] = []
     ttft = None
     usage: dict[str, int] = {}
+    events = 0
     for line in r.iter_lines():
         if not line.startswith("data:"):
             continue
+        events += 1
         data = line[5:].strip()
         if data == "[DONE]":
             break
@@ -112,6 +114,11 @@ def _read_stream(r: Any, t0: float, messages: Messages, emit: Callable[[str], No
         except ValueError:
             raise UserError(f"{where} sent a stream event that is not JSON: {data[:200]!r} "
                             "(is model.base_url an OpenAI-compatible /v1 endpoint?)") from None
+        if not isinstance(chunk, dict):
+            raise UserError(f"{where} sent a stream event that is not a JSON object: {data[:200]!r}")
+        if chunk.get("error"):  # a server that fails mid-answer says so in-band
+            err = chunk["error"]
+            raise UserError(f"{where} failed mid-answer: {err.get('message', err) if isinstance(err, dict) else err}")
         if chunk.get("usage"):
             usage = chunk["usage"]
         for choice in chunk.get("choices", []):
@@ -121,6 +128,8 @@ def _read_stream(r: Any, t0: float, messages: Messages, emit: Callable[[str], No
                 parts.append(piece)
                 if emit is not None:
                     emit(piece)
+    if not events:  # a 200 that is not a stream at all: never grade it as an empty answer
+        raise UserError(f"{where} answered with no stream events (does it support stream: true?)")
     latency = time.perf_counter() - t0
     text = "".join(parts).strip()
     if "prompt_tokens" in usage and "completion_tokens" in usage:

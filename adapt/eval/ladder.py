@@ -145,7 +145,9 @@ def ladder_recipes(names: list[str], chosen: dict[str, str]) -> list[Recipe]:
             raise UserError(f"rung '{rung}' has no default recipe: give one with --recipe {rung}=RECIPE")
         recipe = load_recipe(name)
         if recipe.rung != rung:
-            raise UserError(f"{rung}={name}: that recipe is rung '{recipe.rung}', not '{rung}'", param="recipe")
+            raise UserError(f"{rung}={name}: that recipe is rung '{recipe.rung}', not '{rung}' (a recipe is read as "
+                            "the rung its sections make it: a lora recipe with a rag section is rag+lora)",
+                            param="recipe")
         recipes.append(recipe)
     return recipes
 
@@ -171,6 +173,9 @@ def run_ladder(suite: str, docs: str, rung_names: list[str], bar: str, out: str 
             (out / name).unlink(missing_ok=True)
     # Each artifact is built once and shared: one index for every rung that reads one, one adapter
     # per distinct model + training setup (lora and rag+lora train the same one).
+    unbuildable = {a.name for r in recipes for a in rungs.get(r.rung).artifacts} - {rungs.INDEX.name, rungs.ADAPTER.name}
+    if unbuildable:
+        raise UserError(f"the ladder cannot build {', '.join(sorted(unbuildable))}: build it first and run `adapt eval`")
     index = out / "index"
     one_off: dict[str, float] = {}
     readers = [r for r in recipes if rungs.INDEX in rungs.get(r.rung).artifacts]
@@ -190,7 +195,7 @@ def run_ladder(suite: str, docs: str, rung_names: list[str], bar: str, out: str 
         for i, r in enumerate(recipes):
             if r not in tuned:
                 continue
-            key = r.model.model_dump_json() + r.train.model_dump_json(exclude={"output_dir"})
+            key = f"{r.adapter_bits}" + r.model.model_dump_json() + r.train.model_dump_json(exclude={"output_dir"})
             if key not in runs:
                 run_dir = out / "runs" / r.name
                 if resume and (run_dir / "run.json").is_file() and (run_dir / "adapter").is_dir():

@@ -69,7 +69,7 @@ class Timing:
     id: str
     latency_ms: float
     ttft_ms: float
-    retrieval_ms: float | None  # None for rungs that do not retrieve
+    retrieval_ms: float | None  # time spent reading the index; None for rungs that read none
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 SECTIONS = ("model", "rag", "train")  # the recipe sections a rung may need; the others every rung has
 
 
-def _build_index(recipe: Recipe, docs: str | Path, index: str | Path, progress: bool = True, **_: Any) -> float:
+def _build_index(recipe: Recipe, docs: str | Path, index: str | Path, progress: bool = True) -> float:
     from adapt.rag.index import build_index, build_seconds
 
     rag = recipe.rag
@@ -41,7 +41,7 @@ def _index_seconds(recipe: Recipe, index: str | None) -> float:
 
 def _train_adapter(recipe: Recipe, output: Path, train_suite: Path | None = None, index: str | Path | None = None,
                    max_steps: int | None = None, resume: bool = False, overwrite: bool = False,
-                   progress: bool = True, **_: Any) -> float:
+                   progress: bool = True) -> float:
     from adapt.train.finetune import finetune
 
     return finetune(recipe, output=output, max_steps=max_steps, suite_override=train_suite,
@@ -185,6 +185,7 @@ _LOADED: list[bool] = []
 
 
 def register(rung: Rung) -> Rung:
+    hash(rung)  # components must be frozen: rungs are compared by what they are made of
     if rung.name in _REGISTRY and _REGISTRY[rung.name] != rung:
         raise ValueError(f"rung '{rung.name}' is registered twice")
     _REGISTRY[rung.name] = rung

@@ -232,7 +232,7 @@ def finetune(recipe: Recipe, output: str | Path | None = None, max_steps: int | 
         write_json(out / "run.json", {
             "recipe": recipe.model_dump(), "resolved": {**resolved, "max_steps": max_steps or t.max_steps,
                                                         "base_model": resolve_generator(recipe.model.name),
-                                                        "world_size": int(os.environ.get("WORLD_SIZE", 1))},
+                                                        "world_size": trainer.args.world_size},
             "data": {**provenance, "fingerprint": fingerprint(examples), "examples": len(examples)},
             "metrics": metrics, "versions": versions(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         })
@@ -276,6 +276,9 @@ def launch(args: list[str], num_processes: int) -> int:
         return subprocess.call(cmd)
     # accelerate's --cpu launch starts a single process unless MPI is set up; torchrun starts them all
     # (gloo), and ACCELERATE_USE_CPU keeps the Trainer off any GPU. --standalone picks a free port.
+    # torchrun would give every process one thread: share the cores out instead, as accelerate does.
+    threads = str(max(1, len(os.sched_getaffinity(0)) // num_processes))
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(num_processes),
            "-m", "adapt", "finetune", *args]
-    return subprocess.call(cmd, env={**os.environ, "ACCELERATE_USE_CPU": "true"})
+    env = {"OMP_NUM_THREADS": threads, **os.environ, "ACCELERATE_USE_CPU": "true"}
+    return subprocess.call(cmd, env=env)

@@ -29,6 +29,8 @@ class _FakeOpenAI(BaseHTTPRequestHandler):
     calls: list[dict] = []
     fail_first = 1
     send_usage = True
+    body = None  # a broken stream to send instead of the answer
+    cut = False  # send `body` as one chunk of a chunked response, then hang up mid-message
 
     def log_message(self, *a):
         pass
@@ -45,7 +47,13 @@ class _FakeOpenAI(BaseHTTPRequestHandler):
         q = body["messages"][-1]["content"]
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
+        if type(self).cut:
+            self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
+        if type(self).body is not None:
+            body = type(self).body
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(body), body) if type(self).cut else body)
+            return
         for piece in ["echo: ", q]:
             self.wfile.write(f"data: {json.dumps({'choices': [{'delta': {'content': piece}}]})}\n\n".encode())
         if type(self).send_usage:
@@ -58,7 +66,8 @@ class _FakeOpenAI(BaseHTTPRequestHandler):
 def fake_server():
     srv = ThreadingHTTPServer(("127.0.0.1", 0), _FakeOpenAI)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
-    _FakeOpenAI.calls, _FakeOpenAI.fail_first, _FakeOpenAI.send_usage = [], 1, True
+    _FakeOpenAI.calls, _FakeOpenAI.fail_first, _FakeOpenAI.send_usage, _FakeOpenAI.body = [], 1, True, None
+    _FakeOpenAI.cut = False
     yield f"http://127.0.0.1:{srv.server_port}/v1"
     srv.shutdown()
 
@@ -96,3 +105,26 @@ def test_openai_backend_unreachable_is_reported():
     gen = OpenAIGenerator("http://127.0.0.1:9/v1", "m", max_retries=1, timeout_s=1)
     with pytest.raises(UserError, match="cannot reach"):
         gen.generate([chat("x", None)], 4)
+
+
+@pytest.mark.parametrize("body, says", [
+    (b'data: {"error": {"message": "model overloaded"}}\n\n', "model overloaded"),
+    (b"data: <html>gateway</html>\n\n", "not JSON"),
+    (b"data: [1, 2]\n\n", "not a JSON object"),
+    (b"<html>not a stream</html>", "no stream events"),
+])
+def test_a_broken_stream_is_a_clear_error_not_an_empty_answer(fake_server, body, says):
+    _FakeOpenAI.fail_first, _FakeOpenAI.body = 0, body
+    with pytest.raises(UserError, match=says):
+        OpenAIGenerator(fake_server, "m", max_retries=0).generate([chat("x", None)], 4)
+
+
+def test_a_stream_cut_after_text_was_shown_is_not_sent_again(fake_server):
+    """A retry would stream the answer a second time to whoever is reading it."""
+    _FakeOpenAI.fail_first, _FakeOpenAI.cut = 0, True
+    _FakeOpenAI.body = b'data: {"choices": [{"delta": {"content": "half an ans"}}]}\n\n'  # then the server hangs up
+    shown = []
+    gen = OpenAIGenerator(fake_server, "m", max_retries=3)
+    with pytest.raises(UserError, match="broke after part of the answer"):
+        gen.stream(chat("x", None), 4, 0.0, shown.append)
+    assert shown == ["half an ans"] and len(_FakeOpenAI.calls) == 1
