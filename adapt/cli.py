@@ -131,8 +131,7 @@ def ask(recipe: RecipeArg, question: str,
         return
     console.print(ans.text)
     for i, s in enumerate(ans.sources, 1):
-        head = f" > {s.heading}" if s.heading else ""
-        console.print(f"  [dim][{i}] {s.source}{head}[/dim]")
+        console.print(f"  [dim][{i}] {s.citation()}[/dim]", highlight=False)
 
 
 # --- rag -----------------------------------------------------------------------------------------
@@ -140,7 +139,8 @@ def ask(recipe: RecipeArg, question: str,
 @rag_app.command("build")
 def rag_build(
     docs: Annotated[Optional[Path], typer.Argument(
-        help="folder of .md .txt .html .pdf .jsonl files, walked recursively (default: the recipe's rag.docs)")] = None,
+        help="folder of .md .txt .html .pdf .docx .pptx .xlsx .csv .jsonl files, walked recursively "
+             "(default: the recipe's rag.docs)")] = None,
     recipe: Annotated[Optional[str], typer.Option(help="build the index this recipe reads (its rag section: "
                                                        "docs, index, embedder, chunking)")] = None,
     index: Annotated[Optional[str], typer.Option(help=f"index folder [default: the recipe's, else {DEFAULT_INDEX}]")] = None,
@@ -182,12 +182,11 @@ def rag_query(
 
     hits = Index.load(index, expect_embedder=embedder, need_embedder=mode != "bm25").search(question, k, mode)
     if as_json:
-        print(json.dumps([{key: getattr(h, key) for key in ("source", "chunk_id", "score", "heading", "text")}
+        print(json.dumps([{key: getattr(h, key) for key in ("source", "chunk_id", "score", "heading", "location", "text")}
                           for h in hits], ensure_ascii=False))
         return
     for h in hits:
-        head = f" > {h.heading}" if h.heading else ""
-        console.print(f"[bold][{h.rank}] {h.source}{head}[/bold] [dim]{h.score:.4f}[/dim]")
+        console.print(f"[bold][{h.rank}] {h.citation()}[/bold] [dim]{h.score:.4f}[/dim]", highlight=False)
         console.print(h.text[:300].replace("\n", " ") + ("..." if len(h.text) > 300 else ""), highlight=False)
 
 

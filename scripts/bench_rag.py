@@ -26,14 +26,14 @@ def latency(model, words: list[str], questions: list[str], n: int, tmp: Path) ->
     """p50/p95 ms of Index.search at n synthetic chunks (SQuAD words, random unit vectors, HNSW),
     the query embedding included."""
     from adapt.rag.chunking import Chunk
-    from adapt.rag.index import Index, _write_build
+    from adapt.rag.index import FORMAT, Index, _write_build
 
     rng = random.Random(0)
     chunks = [Chunk(f"s{i}", f"synthetic/{i // 100}.md", f"synthetic/{i // 100}.md", "", "",
-                    " ".join(rng.choices(words, k=60)), 0, 0) for i in range(n)]
+                    " ".join(rng.choices(words, k=60)), 0, 0, None) for i in range(n)]
     vecs = np.random.default_rng(0).standard_normal((n, model.get_embedding_dimension())).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-    manifest = {"format": 1, "embedder": "all-minilm-l6-v2", "dim": int(vecs.shape[1]), "chunk_size": 200,
+    manifest = {"format": FORMAT, "embedder": "all-minilm-l6-v2", "dim": int(vecs.shape[1]), "chunk_size": 200,
                 "chunk_overlap": 32, "index_type": "hnsw", "files": {}, "counts": {"chunks": n}}
     _write_build(tmp / "big", manifest, chunks, vecs, "hnsw")
     large = Index.load(tmp / "big", embedder_model=model)

@@ -27,6 +27,7 @@ class Chunk:
     text: str
     start: int
     end: int
+    location: str | None  # "p. 12", "slide 3", "sheet Japan": where in its file, when the file has such units
 
     def embed_text(self) -> str:
         """What gets embedded and BM25-indexed: the heading path gives a short chunk its topic."""
@@ -101,5 +102,18 @@ def chunk_document(doc: Document, tokenizer: Any, chunk_size: int, overlap: int)
             cur.append((s, e, n))
         if cur:
             spans.append((heading, cur[0][0], cur[-1][1]))
-    return [Chunk(f"{doc.source}#{i}", doc.source, doc.file, doc.title, h, text[s:e], s, e)
+    return [Chunk(f"{doc.source}#{i}", doc.source, doc.file, doc.title, h, text[s:e], s, e, location(doc.units, h))
             for i, (h, s, e) in enumerate(spans)]
+
+
+_UNIT = {"page": (re.compile(r"Page (\d+)$"), "p. {}"), "slide": (re.compile(r"Slide (\d+)\b"), "slide {}"),
+         "sheet": (re.compile(r"(.+)"), "sheet {}")}
+
+
+def location(units: str | None, heading: str) -> str | None:
+    """The page, slide or sheet a chunk is on: its top-level heading, where the loader made one per unit."""
+    if units not in _UNIT or not heading:
+        return None
+    pattern, label = _UNIT[units]
+    m = pattern.match(heading.split(" > ")[0])
+    return label.format(m.group(1)) if m else None

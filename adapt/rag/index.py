@@ -43,7 +43,7 @@ HNSW_THRESHOLD = 20_000  # below this an exact search is fast enough and perfect
 # ~6 s in every new process, so it is used only where an index is large enough to need it.
 NUMBA_THRESHOLD = 20_000
 RRF_K = 60
-FORMAT = 1
+FORMAT = 2  # 2: chunks carry their location (page, slide, sheet)
 
 
 @dataclass
@@ -74,7 +74,16 @@ class Hit(Chunk):
 
     def brief(self) -> dict[str, Any]:
         """Where the passage is and how it scored, without its text: what `ask --json` and the server report."""
-        return {"source": self.source, "chunk_id": self.chunk_id, "heading": self.heading, "score": self.score}
+        return {"source": self.source, "chunk_id": self.chunk_id, "heading": self.heading,
+                "location": self.location, "score": self.score}
+
+    def citation(self) -> str:
+        """`policy.pdf p. 12 › Warranty`, `benefits.docx › Meals`: what a reader needs to find the passage."""
+        path = self.heading.split(" > ") if self.heading else []
+        if self.location:  # the top-level heading is the page, slide or sheet itself
+            path = path[1:]
+        where = f"{self.source} {self.location}" if self.location else self.source
+        return " › ".join([where, *path])
 
 
 class Embedder:

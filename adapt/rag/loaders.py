@@ -1,4 +1,10 @@
-"""Turn a folder of files into documents. A bad file is skipped with a reason; the build goes on."""
+"""Turn a folder of files into documents. A bad file is skipped with a reason; the build goes on.
+
+Office files, spreadsheets and PDFs keep their structure as Markdown, which the heading-aware chunker
+and BM25 both see: Word headings become headings, each slide, sheet and PDF page its own section
+(so a citation names it), and tables become Markdown tables. A long table is cut into blocks of rows
+that each repeat the header row, so a chunk holding a row still says what its columns are.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,13 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from adapt.artifacts import JsonlError, parse_jsonl
 
-SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".jsonl"}
+SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".jsonl", ".docx", ".pptx", ".xlsx", ".csv"}
+BINARY = {".pdf", ".docx", ".pptx", ".xlsx"}
+TABLE_BLOCK_ROWS = 10  # rows per table block; each block repeats the header row
 # A build reads each file whole into memory; one stray disk image or log dump must not take the
 # machine down, and no document meant for retrieval is anywhere near this size.
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -22,6 +31,7 @@ class Document:
     title: str
     text: str
     markdown: bool     # headings ("# ...") structure the text
+    units: str | None = None  # "page", "slide" or "sheet": each top-level heading names one
 
 
 @dataclass
@@ -68,8 +78,8 @@ def load_file(path: Path, rel: str, raw: bytes | None = None) -> SourceFile:
         raise ValueError(f"unsupported file type '{suffix or path.name}'")
     if not raw.strip():
         raise ValueError("empty file")
-    if suffix == ".pdf":
-        docs = [_pdf(path, rel)]
+    if suffix in BINARY:
+        docs = [BINARY_LOADERS[suffix](path, rel)]
     else:
         if b"\x00" in raw[:8192]:
             raise ValueError("binary content in a text file")
@@ -81,6 +91,8 @@ def load_file(path: Path, rel: str, raw: bytes | None = None) -> SourceFile:
             docs = [_html(text, rel)]
         elif suffix == ".jsonl":
             docs = _jsonl(text, rel)
+        elif suffix == ".csv":
+            docs = [_csv(text, rel)]
         else:
             md = suffix in (".md", ".markdown")
             docs = [Document(rel, rel, _md_title(text) if md else Path(rel).stem, text, md)]
@@ -107,6 +119,9 @@ def _html(text: str, rel: str) -> Document:
     # headings become Markdown headings so the chunker keeps sections together
     for h in soup.find_all(re.compile(r"^h[1-6]$")):
         h.replace_with(f"\n\n{'#' * int(h.name[1])} {h.get_text(' ', strip=True)}\n\n")
+    for table in soup.find_all("table"):
+        rows = [[c.get_text(" ", strip=True) for c in tr.find_all(["th", "td"])] for tr in table.find_all("tr")]
+        table.replace_with(f"\n\n{markdown_table(rows)}\n\n")
     for block in soup.find_all(["p", "li", "tr", "div", "br", "pre", "blockquote"]):
         block.insert_after("\n\n")
     body = re.sub(r"\n\s*\n+", "\n\n", soup.get_text())
@@ -114,17 +129,120 @@ def _html(text: str, rel: str) -> Document:
     return Document(rel, rel, title, body.strip(), True)
 
 
+def markdown_table(rows: list[list[str]]) -> str:
+    """Rows (the first one the header) as Markdown tables of TABLE_BLOCK_ROWS rows each, every block
+    under its own copy of the header."""
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        return ""
+    width = max(len(r) for r in rows)
+    cell = lambda c: " ".join(str(c).split()).replace("|", "\\|")  # noqa: E731 - one line per cell
+    line = lambda r: "| " + " | ".join(cell(c) for c in list(r) + [""] * (width - len(r))) + " |"  # noqa: E731
+    head = [line(rows[0]), "|" + " --- |" * width]
+    body = rows[1:] or [[]]
+    blocks = [body[i:i + TABLE_BLOCK_ROWS] for i in range(0, len(body), TABLE_BLOCK_ROWS)]
+    return "\n\n".join("\n".join(head + [line(r) for r in block if r]) for block in blocks)
+
+
 def _pdf(path: Path, rel: str) -> Document:
+    """One section per page, headed by its number, so a chunk (and its citation) names its page."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(path, strict=False)
+        if reader.is_encrypted:
+            raise ValueError("encrypted PDF")
         pages = [p.extract_text() or "" for p in reader.pages]
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as e:
         raise ValueError(f"unreadable PDF ({type(e).__name__}: {e})") from None
     title = (reader.metadata.title if reader.metadata and reader.metadata.title else None) or Path(rel).stem
-    return Document(rel, rel, title, "\n\n".join(p.strip() for p in pages if p.strip()), False)
+    text = "\n\n".join(f"# Page {n}\n\n{p.strip()}" for n, p in enumerate(pages, 1) if p.strip())
+    return Document(rel, rel, title, text, True, units="page")
+
+
+def _office(kind: str, path: Path, read: Any) -> Any:
+    """Open an Office file; a corrupt or encrypted one is a ValueError naming why."""
+    try:
+        return read(path)
+    except Exception as e:  # noqa: BLE001 - the libraries raise anything from KeyError to BadZipFile
+        raise ValueError(f"unreadable {kind} file ({type(e).__name__}: {e})") from None
+
+
+def _docx(path: Path, rel: str) -> Document:
+    """Paragraphs and tables in document order; Heading N styles become Markdown headings."""
+    import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    d = _office("Word", path, docx.Document)
+    parts = []
+    for block in d.iter_inner_content():
+        if isinstance(block, Table):
+            parts.append(markdown_table([[c.text for c in row.cells] for row in block.rows]))
+        elif isinstance(block, Paragraph) and block.text.strip():
+            style = (block.style.name if block.style is not None else "") or ""
+            level = style.removeprefix("Heading ").strip()
+            if style == "Title":  # the document's title, above its Heading 1 sections
+                parts.append(f"# {block.text.strip()}")
+            elif style.startswith("Heading ") and level.isdigit():
+                parts.append(f"{'#' * min(int(level) + 1, 6)} {block.text.strip()}")
+            else:
+                parts.append(block.text.strip())
+    title = (d.core_properties.title or "").strip() or Path(rel).stem
+    return Document(rel, rel, title, "\n\n".join(p for p in parts if p), True)
+
+
+def _pptx(path: Path, rel: str) -> Document:
+    """One section per slide, titled with its number and title; text, tables and speaker notes."""
+    from pptx import Presentation
+
+    deck = _office("PowerPoint", path, Presentation)
+    parts = []
+    for n, slide in enumerate(deck.slides, 1):
+        title_shape = slide.shapes.title
+        title = title_shape.text_frame.text.strip() if title_shape is not None and title_shape.has_text_frame else ""
+        body = []
+        for shape in slide.shapes:
+            if shape is title_shape:
+                continue
+            if shape.has_table:
+                body.append(markdown_table([[c.text for c in row.cells] for row in shape.table.rows]))
+            elif shape.has_text_frame and shape.text_frame.text.strip():
+                body.append(shape.text_frame.text.strip())
+        if slide.has_notes_slide and slide.notes_slide.notes_text_frame.text.strip():
+            body.append("Speaker notes: " + slide.notes_slide.notes_text_frame.text.strip())
+        if title or body:
+            parts.append(f"# Slide {n}" + (f": {title}" if title else "") + "\n\n" + "\n\n".join(body))
+    return Document(rel, rel, Path(rel).stem, "\n\n".join(parts), True, units="slide")
+
+
+def _xlsx(path: Path, rel: str) -> Document:
+    """Each sheet a section holding its table (cell values as last computed, not formulas)."""
+    import openpyxl
+
+    book = _office("Excel", path, lambda p: openpyxl.load_workbook(p, read_only=True, data_only=True))
+    parts = []
+    for sheet in book.worksheets:
+        rows = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        table = markdown_table(rows)
+        if table:
+            parts.append(f"# {sheet.title}\n\n{table}")
+    book.close()
+    return Document(rel, rel, Path(rel).stem, "\n\n".join(parts), True, units="sheet")
+
+
+def _csv(text: str, rel: str) -> Document:
+    import csv
+
+    try:
+        rows = list(csv.reader(text.splitlines()))
+    except csv.Error as e:
+        raise ValueError(f"not CSV ({e})") from None
+    return Document(rel, rel, Path(rel).stem, f"# {Path(rel).stem}\n\n{markdown_table(rows)}", True)
+
+
+BINARY_LOADERS = {".pdf": _pdf, ".docx": _docx, ".pptx": _pptx, ".xlsx": _xlsx}
 
 
 def _jsonl(text: str, rel: str) -> list[Document]:

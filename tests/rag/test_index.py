@@ -28,7 +28,8 @@ def test_build_and_query_from_cli(cli, mixed_docs, tmp_path):
     code, out, _ = cli("rag", "query", "what is the garage code", "--index", idx, "-k", "2", "--json")
     hits = json.loads(out)
     assert code == 0 and hits[0]["source"] == "guide.md" and hits[0]["heading"] == "Guide > Parking"
-    assert set(hits[0]) == {"source", "chunk_id", "score", "heading", "text"} and "4711" in hits[0]["text"]
+    assert set(hits[0]) == {"source", "chunk_id", "score", "heading", "location", "text"} and "4711" in hits[0]["text"]
+    assert hits[0]["location"] is None  # Markdown has no pages
 
 
 def test_missing_index_and_folder_exit_2(cli, tmp_path):
@@ -148,16 +149,16 @@ def test_large_index_uses_numba_bm25_with_the_same_ranking(tmp_path, embedder_mo
 
     from adapt.rag.bm25 import tokenize
     from adapt.rag.chunking import Chunk
-    from adapt.rag.index import NUMBA_THRESHOLD, _write_build
+    from adapt.rag.index import FORMAT, NUMBA_THRESHOLD, _write_build
 
     pytest.importorskip("numba")
     rng = random.Random(0)
     words = [f"w{i}" for i in range(3000)]
     n = NUMBA_THRESHOLD
-    chunks = [Chunk(f"c{i}", "s.md", "s.md", "", "", " ".join(rng.choices(words, k=20)), 0, 0) for i in range(n)]
+    chunks = [Chunk(f"c{i}", "s.md", "s.md", "", "", " ".join(rng.choices(words, k=20)), 0, 0, None) for i in range(n)]
     vecs = np.random.default_rng(0).standard_normal((n, 384)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-    manifest = {"format": 1, "embedder": "all-minilm-l6-v2", "dim": 384, "chunk_size": 200, "chunk_overlap": 32,
+    manifest = {"format": FORMAT, "embedder": "all-minilm-l6-v2", "dim": 384, "chunk_size": 200, "chunk_overlap": 32,
                 "index_type": "hnsw", "files": {}, "counts": {"chunks": n}}
     _write_build(tmp_path / "big", manifest, chunks, vecs, "hnsw")
     index = Index.load(tmp_path / "big", embedder_model=embedder_model)
@@ -279,3 +280,29 @@ def test_build_the_index_a_recipe_reads(cli, mixed_docs, tmp_path):
     assert json.loads((tmp_path / "other" / "manifest.json").read_text())["chunk_size"] == 48
     code, _, err = cli("rag", "build", "--recipe", "prompt-local")
     assert code == 2 and "reads no index" in err
+
+
+def test_a_query_names_the_page_and_sheet_it_found(cli, tmp_path):
+    import io
+
+    import openpyxl
+    from pypdf import PdfReader, PdfWriter
+
+    from .conftest import tiny_pdf
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    writer = PdfWriter()
+    for text in ("Chapter one is about parking.", "The warranty lasts two years."):
+        writer.append(PdfReader(io.BytesIO(tiny_pdf(text))))
+    writer.write(docs / "policy.pdf")
+    book = openpyxl.Workbook()
+    book.active.title = "Allowances"
+    for row in (["Country", "Daily meal allowance"], ["Japan", "80 euros"], ["Peru", "35 euros"]):
+        book.active.append(row)
+    book.save(docs / "travel.xlsx")
+    assert cli("rag", "build", docs, "--index", tmp_path / "idx")[0] == 0
+    code, out, _ = cli("rag", "query", "how long is the warranty", "--index", tmp_path / "idx", "-k", "1", "--json")
+    assert code == 0 and json.loads(out)[0]["location"] == "p. 2"
+    code, out, _ = cli("rag", "query", "daily meal allowance in Japan", "--index", tmp_path / "idx", "-k", "1")
+    assert code == 0 and "travel.xlsx sheet Allowances" in out and "Country | Daily meal allowance" in out

@@ -46,3 +46,101 @@ def test_jsonl_documents_are_read_by_the_one_jsonl_parser(tmp_path):
         p.write_text(body)
         with pytest.raises(ValueError, match=reason):
             load_file(p, "x.jsonl")
+
+
+ALLOWANCES = [["Country", "Daily meal allowance"]] + [[f"Country {i}", f"€ {20 + i}"] for i in range(24)] \
+    + [["Japan", "€ 80"]]
+
+
+def _chunk_with(doc, needle, embedder_model):
+    from adapt.rag.chunking import chunk_document
+
+    chunks = chunk_document(doc, embedder_model.tokenizer, 64, 8)
+    return next(c for c in chunks if needle in c.text)
+
+
+def test_office_files_keep_headings_and_tables_whose_rows_keep_their_header(tmp_path, embedder_model):
+    import docx
+    import openpyxl
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    d = docx.Document()
+    d.add_heading("Travel policy", 0)
+    d.add_heading("Meals", 1)
+    d.add_paragraph("Meals abroad are paid per day.")
+    table = d.add_table(rows=0, cols=2)
+    for row in ALLOWANCES:
+        cells = table.add_row().cells
+        cells[0].text, cells[1].text = row
+    d.save(tmp_path / "travel.docx")
+
+    book = openpyxl.Workbook()
+    book.active.title = "Allowances"
+    for row in ALLOWANCES:
+        book.active.append(row)
+    book.create_sheet("Mileage").append(["Vehicle", "Rate"])
+    book.save(tmp_path / "travel.xlsx")
+
+    (tmp_path / "travel.csv").write_text("\n".join(",".join(r) for r in ALLOWANCES) + "\n")
+    (tmp_path / "travel.html").write_text("<html><body><h1>Allowances</h1><table>" + "".join(
+        f"<tr>{''.join(f'<td>{c}</td>' for c in row)}</tr>" for row in ALLOWANCES) + "</table></body></html>")
+
+    deck = Presentation()
+    for title, body, notes in (("Agenda", "Travel rules", ""), ("Pricing", "Seats cost 12 euros", "Say it twice")):
+        slide = deck.slides.add_slide(deck.slide_layouts[1])
+        slide.shapes.title.text = title
+        slide.placeholders[1].text = body
+        if notes:
+            slide.notes_slide.notes_text_frame.text = notes
+    deck.slides[1].shapes.add_table(2, 2, Inches(1), Inches(4), Inches(4), Inches(1)).table.cell(0, 0).text = "Tier"
+    deck.save(tmp_path / "deck.pptx")
+
+    for name in ("travel.docx", "travel.xlsx", "travel.csv", "travel.html"):
+        doc = load_file(tmp_path / name, name).documents[0]
+        assert doc.markdown and "| Country | Daily meal allowance |" in doc.text, name
+        row = _chunk_with(doc, "Japan", embedder_model)  # 25 rows: the Japan row is in the third block
+        assert "Daily meal allowance" in row.text and "€ 80" in row.text, (name, row.text)
+    docx_text = load_file(tmp_path / "travel.docx", "travel.docx").documents[0].text
+    assert docx_text.startswith("# Travel policy") and "\n## Meals\n" in docx_text
+    assert _chunk_with(load_file(tmp_path / "travel.docx", "t").documents[0], "Japan", embedder_model).heading \
+        == "Travel policy > Meals"
+    xlsx = load_file(tmp_path / "travel.xlsx", "travel.xlsx").documents[0]
+    assert "# Allowances\n" in xlsx.text and "# Mileage\n" in xlsx.text
+    assert _chunk_with(xlsx, "Japan", embedder_model).location == "sheet Allowances"
+    deck = load_file(tmp_path / "deck.pptx", "deck.pptx").documents[0]
+    assert _chunk_with(deck, "Seats cost", embedder_model).location == "slide 2"
+    assert _chunk_with(load_file(tmp_path / "travel.csv", "travel.csv").documents[0], "Japan",
+                       embedder_model).location is None  # one table, no units to name
+    deck_text = load_file(tmp_path / "deck.pptx", "deck.pptx").documents[0].text
+    assert "# Slide 1: Agenda" in deck_text and "# Slide 2: Pricing" in deck_text
+    assert "Seats cost 12 euros" in deck_text and "Speaker notes: Say it twice" in deck_text and "| Tier |" in deck_text
+
+
+def test_a_pdf_is_cut_by_page_so_citations_name_the_page(tmp_path, embedder_model):
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    from .conftest import tiny_pdf
+
+    writer = PdfWriter()
+    for text in ("Chapter one is about parking.", "The warranty lasts two years."):
+        writer.append(PdfReader(io.BytesIO(tiny_pdf(text))))
+    writer.write(tmp_path / "policy.pdf")
+    doc = load_file(tmp_path / "policy.pdf", "policy.pdf").documents[0]
+    assert doc.text.startswith("# Page 1\n") and "# Page 2\n" in doc.text
+    chunk = _chunk_with(doc, "warranty", embedder_model)
+    assert chunk.heading == "Page 2" and chunk.location == "p. 2"
+    assert _chunk_with(doc, "parking", embedder_model).location == "p. 1"
+
+    from adapt.rag.index import Hit
+
+    assert Hit.of(chunk, 1.0, 1).citation() == "policy.pdf p. 2"
+
+
+@pytest.mark.parametrize("name", ["bad.docx", "bad.pptx", "bad.xlsx"])
+def test_a_corrupt_office_file_is_skipped_with_its_reason(tmp_path, name):
+    (tmp_path / name).write_bytes(b"PK\x03\x04 not really a zip archive")
+    with pytest.raises(ValueError, match="unreadable (Word|PowerPoint|Excel) file"):
+        load_file(tmp_path / name, name)
