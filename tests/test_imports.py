@@ -95,21 +95,24 @@ def test_rungs_never_reach_for_eval_serve_or_cli():
     assert offenders("adapt.rungs", ("adapt.eval", "adapt.serve", "adapt.cli")) == []
 
 
+def reachable(graph: dict[str, set[str]], a: str) -> set[str]:
+    """Every node an import path leads to from `a`."""
+    seen, todo = set(), [a]
+    while todo:
+        for b in graph.get(todo.pop(), ()):
+            if b not in seen:
+                seen.add(b)
+                todo.append(b)
+    return seen
+
+
 def test_no_import_cycle_between_top_level_parts():
     graph: dict[str, set[str]] = {}
     for m, ts in imports().items():
         graph.setdefault(unit(m), set()).update(unit(t) for t in ts if unit(t) not in (unit(m), "adapt"))
 
-    def reach(a: str) -> set[str]:
-        seen, todo = set(), [a]
-        while todo:
-            for b in graph.get(todo.pop(), ()):
-                if b not in seen:
-                    seen.add(b)
-                    todo.append(b)
-        return seen
-
-    tangled = {a: {b for b in reach(a) if a in reach(b)} for a in graph}  # a's cycle mates (a included)
+    reach = {a: reachable(graph, a) for a in graph}
+    tangled = {a: {b for b in reach[a] if a in reach.get(b, ())} for a in graph}  # a's cycle mates (a included)
     report = []
     for group in sorted({frozenset(g) for g in tangled.values() if g}, key=sorted):
         edges = sorted(f"{m} -> {t}" for m, ts in imports().items() if unit(m) in group
@@ -130,15 +133,7 @@ def test_no_import_cycle_between_modules():
     graph = {m: {t for t in ts if t in imports() and t != m and not (m in packages and _is_own_submodule(m, t))}
              for m, ts in imports().items()}
 
-    def reach(a: str) -> set[str]:
-        seen, todo = set(), [a]
-        while todo:
-            for b in graph.get(todo.pop(), ()):
-                if b not in seen:
-                    seen.add(b)
-                    todo.append(b)
-        return seen
-
-    cycles = sorted({" <-> ".join(sorted({a} | {b for b in reach(a) if a in reach(b)}))
-                     for a in graph if a in reach(a)})
+    reach = {a: reachable(graph, a) for a in graph}
+    cycles = sorted({" <-> ".join(sorted({a} | {b for b in reach[a] if a in reach.get(b, ())}))
+                     for a in graph if a in reach[a]})
     assert not cycles, "import cycles between modules (lazy imports count):\n" + "\n".join(cycles)
