@@ -176,14 +176,25 @@ def rag_query(
     mode: Annotated[str, typer.Option(help="dense, bm25 or hybrid (reciprocal-rank fusion)")] = MODE,
     embedder: Annotated[Optional[str], typer.Option(help="fail unless the index was built with this embedder")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON list of hits")] = False,
+    filters: Annotated[Optional[list[str]], typer.Option(
+        "--filter", help="search only chunks that pass (repeat it: all must pass): source=GLOB (path in the "
+                         "documents folder), type=pdf, tag=NAME, modified>=YYYY-MM-DD (also >, <=, <, =)")] = None,
 ) -> None:
     """Retrieve the chunks that best match a question."""
+    from adapt.rag.filters import parse_all
     from adapt.rag.index import Index
 
-    hits = Index.load(index, expect_embedder=embedder, need_embedder=mode != "bm25").search(question, k, mode)
+    try:
+        where = parse_all(filters or [])
+    except ValueError as e:
+        raise UserError(str(e), param="filter") from None
+    loaded = Index.load(index, expect_embedder=embedder, need_embedder=mode != "bm25")
+    if where and not len(loaded.subset(where).ids):  # most likely a misspelt tag or path
+        raise UserError(f"no chunk of the index passes {' and '.join(map(str, where))}", param="filter")
+    hits = loaded.search(question, k, mode, filters=where)
     if as_json:
-        print(json.dumps([{key: getattr(h, key) for key in ("source", "chunk_id", "score", "heading", "location", "text")}
-                          for h in hits], ensure_ascii=False))
+        keys = ("source", "chunk_id", "score", "heading", "location", "type", "modified", "tags", "text")
+        print(json.dumps([{key: getattr(h, key) for key in keys} for h in hits], ensure_ascii=False))
         return
     for h in hits:
         console.print(f"[bold][{h.rank}] {h.citation()}[/bold] [dim]{h.score:.4f}[/dim]", highlight=False)

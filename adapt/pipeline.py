@@ -19,6 +19,7 @@ from adapt.prompts import grounded_messages, system_prompt
 from adapt.recipe import RagSpec, Recipe
 
 if TYPE_CHECKING:
+    from adapt.rag.filters import Filter
     from adapt.rag.index import Hit
 
 
@@ -43,6 +44,7 @@ class Pipeline:
         self.recipe = recipe
         self.rung = rungs.get(recipe.rung)
         self.retriever: Any = None
+        self.filters: tuple[Filter, ...] = ()
         self.generator: Generator | None = None
         self.custom: Any = None
         if self.rung.answerer is not None:
@@ -50,6 +52,7 @@ class Pipeline:
             return
         if self.rung.retrieves:
             self.retriever = open_retriever(recipe.rag, index_dir)
+            self.filters = recipe.rag.filters()
         if self.rung.generates:
             spec = recipe.model
             if recipe.adapter_dir and spec.adapter != recipe.adapter_dir:
@@ -58,7 +61,8 @@ class Pipeline:
 
     def retrieve(self, question: str) -> tuple[list[Hit], float]:
         t0 = time.perf_counter()
-        hits = self.retriever.search(question, k=self.recipe.rag.k, mode=self.recipe.rag.mode)
+        rag = self.recipe.rag
+        hits = self.retriever.search(question, k=rag.k, mode=rag.mode, filters=self.filters)
         return hits, time.perf_counter() - t0
 
     def prepare(self, conversation: Messages) -> Prepared:

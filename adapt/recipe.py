@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from adapt.data.suite import SPLIT_SEED, TRAIN_FRACTION
 from adapt.errors import UserError
 from adapt.rag import CHUNK_OVERLAP, CHUNK_SIZE, DEFAULT_EMBEDDER, DEFAULT_INDEX, MODE, TOP_K
+from adapt.rag.filters import Filter, parse_all
 
 DEFAULT_ABSTAIN = "I don't know based on the provided information."
 
@@ -106,6 +107,17 @@ class RagSpec(_Strict):
     mode: Literal["dense", "bm25", "hybrid"] = Field(
         MODE, description="dense = embedding similarity, bm25 = keywords, hybrid = both fused")
     rerank: str | None = Field(None, description="cross-encoder model that reorders the retrieved passages")
+    filter: list[str] = Field([], description="retrieve only from chunks that pass every filter: source=GLOB, "
+                                              "type=pdf, tag=NAME, modified>=YYYY-MM-DD")
+
+    @field_validator("filter")
+    @classmethod
+    def _filters(cls, value: list[str]) -> list[str]:
+        parse_all(value)  # its ValueError shows the syntax
+        return value
+
+    def filters(self) -> tuple[Filter, ...]:
+        return parse_all(self.filter)
 
     @model_validator(mode="after")
     def _overlap(self) -> RagSpec:

@@ -30,7 +30,8 @@ def latency(model, words: list[str], questions: list[str], n: int, tmp: Path) ->
 
     rng = random.Random(0)
     chunks = [Chunk(f"s{i}", f"synthetic/{i // 100}.md", f"synthetic/{i // 100}.md", "", "",
-                    " ".join(rng.choices(words, k=60)), 0, 0, None) for i in range(n)]
+                    " ".join(rng.choices(words, k=60)), 0, 0, None, "md",
+                    "2026-01-01T00:00:00Z", []) for i in range(n)]
     vecs = np.random.default_rng(0).standard_normal((n, model.get_embedding_dimension())).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     manifest = {"format": FORMAT, "embedder": "all-minilm-l6-v2", "dim": int(vecs.shape[1]), "chunk_size": 200,

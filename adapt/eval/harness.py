@@ -205,6 +205,7 @@ def _record(recipe: Recipe, item: Item, ans: Any, wall_s: float) -> ItemRecord:
         em=graded.em, f1=graded.f1, input_tokens=g.input_tokens, output_tokens=g.output_tokens,
         usage_estimated=g.usage_estimated, wall_ms=round(wall_s * 1000, 2),
         sources=[s.chunk_id for s in ans.sources],
+        citations=[s.citation() for s in ans.sources],
         gold_source=item.source, ranked=retrieves,
         retrieval_rank=retrieval_hit(ans.sources, item.source, item.context) if retrieves else None,
     )

@@ -40,6 +40,7 @@ class ItemRecord:
     usage_estimated: bool | None = None  # the API reported no usage; tokens were counted locally
     wall_ms: float | None = None         # this item's share of its batch's machine time
     sources: list[str] = field(default_factory=list)  # ids of the retrieved chunks, best first
+    citations: list[str] = field(default_factory=list)  # the same chunks as a reader finds them: "policy.pdf p. 2"
     gold_source: str | None = None
     # ranked: the rung retrieves, so retrieval_rank is written; then None means the gold source was missed
     ranked: bool = False

@@ -227,7 +227,7 @@ def _html(summary: dict[str, Any], records: list[ItemRecord], timings: list[Timi
                          f"<td>{e(' | '.join(x.gold) or '(unanswerable)')}</td><td>{e(x.answer)}</td>"
                          f"<td class='{e(x.grade)}'>{e(x.grade)}</td><td>{e(x.reason)}</td>"
                          + (f"<td>{e(x.lexical_grade or '-')}</td>" if judged else "")
-                         + f"<td>{e(', '.join(x.sources[:3]))}</td></tr>")
+                         + f"<td>{e('; '.join((x.citations or x.sources)[:3]))}</td></tr>")
         parts.append("</table></details>")
     parts.append("</body></html>")
     return "".join(parts)

@@ -28,6 +28,9 @@ class Chunk:
     start: int
     end: int
     location: str | None  # "p. 12", "slide 3", "sheet Japan": where in its file, when the file has such units
+    type: str  # the file's type: pdf, docx, md...
+    modified: str  # the file's mtime, ISO 8601 UTC
+    tags: list[str]  # from front matter and metadata.yaml sidecars
 
     def embed_text(self) -> str:
         """What gets embedded and BM25-indexed: the heading path gives a short chunk its topic."""
@@ -69,7 +72,8 @@ def paragraphs(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return out
 
 
-def chunk_document(doc: Document, tokenizer: Any, chunk_size: int, overlap: int) -> list[Chunk]:
+def chunk_document(doc: Document, tokenizer: Any, chunk_size: int, overlap: int, meta: dict[str, Any]) -> list[Chunk]:
+    """`meta`: the file's type, modified and tags (loaders.metadata), which every chunk carries."""
     text = doc.text
     spans: list[tuple[str, int, int]] = []  # (heading, start, end) of each chunk
     for heading, s0, e0 in sections(doc):
@@ -102,8 +106,8 @@ def chunk_document(doc: Document, tokenizer: Any, chunk_size: int, overlap: int)
             cur.append((s, e, n))
         if cur:
             spans.append((heading, cur[0][0], cur[-1][1]))
-    return [Chunk(f"{doc.source}#{i}", doc.source, doc.file, doc.title, h, text[s:e], s, e, location(doc.units, h))
-            for i, (h, s, e) in enumerate(spans)]
+    return [Chunk(f"{doc.source}#{i}", doc.source, doc.file, doc.title, h, text[s:e], s, e, location(doc.units, h),
+                  **meta) for i, (h, s, e) in enumerate(spans)]
 
 
 _UNIT = {"page": (re.compile(r"Page (\d+)$"), "p. {}"), "slide": (re.compile(r"Slide (\d+)\b"), "slide {}"),

@@ -24,9 +24,9 @@ import os
 import shutil
 import time
 import uuid
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -35,7 +35,8 @@ from adapt.errors import UserError
 from adapt.rag import CHUNK_OVERLAP, CHUNK_SIZE, DEFAULT_EMBEDDER, DEFAULT_INDEX, MODE, TOP_K
 from adapt.rag.bm25 import tokenize
 from adapt.rag.chunking import Chunk, chunk_document
-from adapt.rag.loaders import check_file, load_file, sha256, walk
+from adapt.rag.filters import Filter
+from adapt.rag.loaders import Sidecars, check_file, load_file, metadata, sha256, walk
 
 log = logging.getLogger(__name__)
 HNSW_THRESHOLD = 20_000  # below this an exact search is fast enough and perfect
@@ -43,7 +44,7 @@ HNSW_THRESHOLD = 20_000  # below this an exact search is fast enough and perfect
 # ~6 s in every new process, so it is used only where an index is large enough to need it.
 NUMBA_THRESHOLD = 20_000
 RRF_K = 60
-FORMAT = 2  # 2: chunks carry their location (page, slide, sheet)
+FORMAT = 3  # 2: chunks carry their location (page, slide, sheet); 3: and their file's type, mtime and tags
 
 
 @dataclass
@@ -152,6 +153,7 @@ def build_index(docs: str | Path, index: str | Path = DEFAULT_INDEX, embedder: s
         raise UserError(f"{link} exists and is not an adapt index (an adapt index is a symlink to a build folder)")
     if chunk_overlap >= chunk_size:
         raise UserError(f"must be smaller than the chunk size ({chunk_size})", param="chunk_overlap")
+    sidecars = Sidecars(docs)  # a malformed metadata.yaml stops the build before anything is written
     link.parent.mkdir(parents=True, exist_ok=True)
     with _build_lock(link) as locked_at:
         report = BuildReport(index=str(link))
@@ -184,9 +186,10 @@ def build_index(docs: str | Path, index: str | Path = DEFAULT_INDEX, embedder: s
             try:
                 check_file(path, docs)  # before reading: a link out of docs, or a huge file
                 raw = path.read_bytes()  # read once: hashed here, parsed below if it changed
+                meta = metadata(path, rel, raw, sidecars)
                 if rel in prev and prev[rel][0] == sha256(raw):
                     files[rel] = prev[rel][0]
-                    chunks.extend(prev[rel][1])
+                    chunks.extend(replace(c, **meta) for c in prev[rel][1])
                     vectors.append(prev[rel][2])
                     report.unchanged += 1
                     continue
@@ -198,7 +201,7 @@ def build_index(docs: str | Path, index: str | Path = DEFAULT_INDEX, embedder: s
             files[rel] = src.sha256
             report.embedded_files += 1
             for d in src.documents:
-                new_chunks.extend(chunk_document(d, emb.tokenizer, size, chunk_overlap))
+                new_chunks.extend(chunk_document(d, emb.tokenizer, size, chunk_overlap, meta))
         report.deleted = len(set(prev) - set(files))
         report.files = len(files)
         if not files:
@@ -369,6 +372,13 @@ def _read_chunks(path: Path) -> list[Chunk]:
     return chunks
 
 
+@dataclass
+class _Subset:
+    mask: np.ndarray  # per chunk: passes the filters
+    ids: np.ndarray  # the chunks that pass, int64
+    exact: Any  # a flat index over just those (HNSW indexes, small subsets), else None
+
+
 class Index:
     """A loaded index: dense, BM25 and hybrid search over the same chunks."""
 
@@ -382,7 +392,10 @@ class Index:
         if vectors.ntotal != len(chunks):
             raise UserError(f"the index at {path} is damaged: {len(chunks)} chunks but {vectors.ntotal} vectors; "
                             f"rebuild it with `adapt rag build DOCS --index ...`")
+        self.faiss_cpu = vectors  # filtered searches run here: a GPU index cannot take an ID selector
+        self.flat = isinstance(vectors, faiss.IndexFlat)
         self.faiss = _to_gpu(vectors)
+        self._subsets: dict[tuple[Filter, ...], _Subset] = {}
         large = len(chunks) >= NUMBA_THRESHOLD and importlib.util.find_spec("numba") is not None
         self.bm25 = bm25s.BM25.load(str(path / "bm25"), override_params={"backend": "numba" if large else "numpy"},
                                     show_progress=False)
@@ -415,28 +428,62 @@ class Index:
                             f"{manifest['dim']}-d: rebuild the index")
         return cls(path, manifest, _read_chunks(path), emb)
 
-    def dense(self, query: str, n: int) -> list[tuple[int, float]]:
+    def subset(self, filters: Sequence[Filter]) -> _Subset:
+        """The chunks that pass `filters`, and how each retriever searches only those; cached, since a
+        recipe or a server asks with the same filters every time."""
+        key = tuple(filters)
+        if key not in self._subsets:
+            passes: dict[str, bool] = {}  # metadata is per file: test each file once
+            mask = np.array([passes.setdefault(c.file, all(f.test(c) for f in key)) for c in self.chunks], bool)
+            ids = np.flatnonzero(mask).astype(np.int64)
+            exact = None
+            if not self.flat and len(ids) <= HNSW_THRESHOLD:
+                # HNSW with a selector can miss results when few vectors pass; a small subset is
+                # searched exactly instead, and its row numbers mapped back
+                exact = _faiss_index(self.faiss_cpu.reconstruct_batch(ids), "flat") if len(ids) else None
+            self._subsets[key] = _Subset(mask, ids, exact)
+        return self._subsets[key]
+
+    def dense(self, query: str, n: int, subset: _Subset | None = None) -> list[tuple[int, float]]:
         q = self.embedder.encode_query(query)
-        scores, ids = self.faiss.search(q, min(n, len(self.chunks)))
+        if subset is None:
+            scores, ids = self.faiss.search(q, min(n, len(self.chunks)))
+        elif not len(subset.ids):
+            return []
+        elif subset.exact is not None:
+            scores, rows = subset.exact.search(q, min(n, len(subset.ids)))
+            ids = np.where(rows >= 0, subset.ids[rows], -1)
+        else:
+            import faiss
+
+            selector = faiss.IDSelectorBatch(subset.ids)
+            params = (faiss.SearchParameters(sel=selector) if self.flat
+                      else faiss.SearchParametersHNSW(sel=selector, efSearch=max(64, n)))
+            scores, ids = self.faiss_cpu.search(q, min(n, len(subset.ids)), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
-    def lexical(self, query: str, n: int) -> list[tuple[int, float]]:
+    def lexical(self, query: str, n: int, subset: _Subset | None = None) -> list[tuple[int, float]]:
         tokens = tokenize([query])
-        if not tokens[0]:
+        if not tokens[0] or (subset is not None and not len(subset.ids)):
             return []
-        ids, scores = self.bm25.retrieve(tokens, k=min(n, len(self.chunks)), show_progress=False, n_threads=0)
+        # bm25s multiplies every score by the mask, and zero scores are dropped below
+        mask = subset.mask.astype(np.float32) if subset is not None else None
+        ids, scores = self.bm25.retrieve(tokens, k=min(n, len(self.chunks)), show_progress=False, n_threads=0,
+                                         weight_mask=mask)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]
 
-    def search(self, query: str, k: int = TOP_K, mode: str = MODE) -> list[Hit]:
-        """The top-k chunks, best first; hybrid = reciprocal-rank fusion."""
+    def search(self, query: str, k: int = TOP_K, mode: str = MODE, filters: Sequence[Filter] = ()) -> list[Hit]:
+        """The top-k chunks, best first; hybrid = reciprocal-rank fusion. With `filters`, only chunks
+        that pass them all, in every retriever before fusion."""
+        subset = self.subset(filters) if filters else None
         if mode == "dense":
-            hits = self.dense(query, k)
+            hits = self.dense(query, k, subset)
         elif mode == "bm25":
-            hits = self.lexical(query, k)
+            hits = self.lexical(query, k, subset)
         elif mode == "hybrid":
             n = max(4 * k, 20)
             fused: dict[int, float] = {}
-            for ranked in (self.dense(query, n), self.lexical(query, n)):
+            for ranked in (self.dense(query, n, subset), self.lexical(query, n, subset)):
                 for rank, (i, _) in enumerate(ranked):
                     fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank + 1)
             hits = sorted(fused.items(), key=lambda x: -x[1])[:k]
@@ -456,8 +503,8 @@ class Reranker:
         self.index = index
         self.model = CrossEncoder(resolve_embedder(model))
 
-    def search(self, query: str, k: int = TOP_K, mode: str = MODE) -> list[Hit]:
-        cands = self.index.search(query, k=max(4 * k, 20), mode=mode)
+    def search(self, query: str, k: int = TOP_K, mode: str = MODE, filters: Sequence[Filter] = ()) -> list[Hit]:
+        cands = self.index.search(query, k=max(4 * k, 20), mode=mode, filters=filters)
         scores = self.model.predict([(query, c.text) for c in cands], show_progress_bar=False)
         order = np.argsort(-np.asarray(scores))[:k]
         return [Hit.of(cands[i], float(scores[i]), r + 1) for r, i in enumerate(order)]

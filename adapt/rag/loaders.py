@@ -4,17 +4,30 @@ Office files, spreadsheets and PDFs keep their structure as Markdown, which the 
 and BM25 both see: Word headings become headings, each slide, sheet and PDF page its own section
 (so a citation names it), and tables become Markdown tables. A long table is cut into blocks of rows
 that each repeat the header row, so a chunk holding a row still says what its columns are.
+
+Every file also gets metadata that filters select on (adapt.rag.filters): its type, its modification
+time, and tags, from Markdown front matter (`tags: [hr]`) or from a `metadata.yaml` in its folder or a
+folder above it:
+
+    tags: [hr]                  # every document in this folder and below it
+    files:
+      leave-*.md: {tags: [leave]}   # documents of this folder matching a glob
 """
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from adapt.artifacts import JsonlError, parse_jsonl
+from adapt.errors import UserError
 
 SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".jsonl", ".docx", ".pptx", ".xlsx", ".csv"}
 BINARY = {".pdf", ".docx", ".pptx", ".xlsx"}
@@ -22,6 +35,8 @@ TABLE_BLOCK_ROWS = 10  # rows per table block; each block repeats the header row
 # A build reads each file whole into memory; one stray disk image or log dump must not take the
 # machine down, and no document meant for retrieval is anywhere near this size.
 MAX_FILE_BYTES = 50 * 1024 * 1024
+METADATA_FILE = "metadata.yaml"
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*(?:\r?\n|\Z)", re.S | re.M)
 
 
 @dataclass
@@ -42,14 +57,101 @@ class SourceFile:
 
 
 def walk(root: Path) -> list[Path]:
-    """Files under root, recursively, skipping hidden files and folders."""
+    """Files under root, recursively, skipping hidden files and folders and the metadata sidecars."""
     out = []
     for p in sorted(root.rglob("*")):
         rel = p.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts) or not p.is_file():
+        if any(part.startswith(".") for part in rel.parts) or not p.is_file() or p.name == METADATA_FILE:
             continue
         out.append(p)
     return out
+
+
+def _tags(value: Any, where: str) -> list[str]:
+    """A tag list as written (`[hr, policy]`, or one tag as a string); a ValueError naming `where`."""
+    value = [value] if isinstance(value, str) else value
+    if not isinstance(value, list) or not all(isinstance(t, (str, int)) and str(t).strip() for t in value):
+        raise ValueError(f"{where} must be a list of tags, e.g. [hr, policy], not {value!r}")
+    return [str(t).strip() for t in value]
+
+
+class Sidecars:
+    """The tags that the `metadata.yaml` files under a documents folder give its files. A malformed
+    sidecar fails the build (a UserError naming the file and field): skipping it would silently drop
+    tags, and a filter on them would then quietly return the wrong passages."""
+
+    def __init__(self, root: Path) -> None:
+        self.folders: dict[str, tuple[list[str], dict[str, list[str]]]] = {}
+        for p in sorted(root.rglob(METADATA_FILE)):
+            rel = p.relative_to(root)
+            if any(part.startswith(".") for part in rel.parts):
+                continue
+            self.folders[rel.parent.as_posix()] = self._read(p)
+
+    @staticmethod
+    def _read(path: Path) -> tuple[list[str], dict[str, list[str]]]:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError, OSError) as e:
+            raise UserError(f"{path}: not readable YAML ({' '.join(str(e).split())})") from None
+        if not isinstance(data, dict) or set(data) - {"tags", "files"}:
+            extra = sorted(set(data) - {"tags", "files"}) if isinstance(data, dict) else None
+            raise UserError(f"{path}: " + (f"unknown field(s) {', '.join(map(str, extra))}" if extra else
+                                           "expected a mapping") + "; a metadata.yaml holds `tags: [...]` "
+                            "and `files: {GLOB: {tags: [...]}}`")
+        files = data.get("files") or {}
+        if not isinstance(files, dict):
+            raise UserError(f"{path}: field 'files' must map file names (globs) to {{tags: [...]}}")
+        try:
+            own = _tags(data.get("tags") or [], "field 'tags'")
+            per_file = {}
+            for pattern, entry in files.items():
+                if not isinstance(entry, dict) or set(entry) - {"tags"}:
+                    raise ValueError(f"field 'files.{pattern}' must be {{tags: [...]}}, not {entry!r}")
+                per_file[str(pattern)] = _tags(entry.get("tags") or [], f"field 'files.{pattern}.tags'")
+        except ValueError as e:
+            raise UserError(f"{path}: {e}") from None
+        return own, per_file
+
+    def tags(self, rel: str) -> list[str]:
+        """The tags of the file at `rel`: from every sidecar on its way down, then its own entries."""
+        parts = rel.split("/")
+        out: list[str] = []
+        for depth in range(len(parts)):
+            folder = "/".join(parts[:depth]) or "."
+            own, per_file = self.folders.get(folder, ([], {}))
+            out += own
+            if depth == len(parts) - 1:
+                out += [t for pattern, tags in per_file.items() if fnmatch.fnmatchcase(parts[-1], pattern)
+                        for t in tags]
+        return out
+
+
+def front_matter(text: str) -> tuple[dict[str, Any], str]:
+    """YAML front matter (between `---` lines at the top of a Markdown file) and the text after it."""
+    m = _FRONT_MATTER.match(text)
+    if m is None:
+        return {}, text
+    try:
+        meta = yaml.safe_load(m.group(1))
+    except yaml.YAMLError as e:
+        raise ValueError(f"front matter is not YAML ({' '.join(str(e).split())})") from None
+    if not isinstance(meta, dict):
+        raise ValueError("front matter is not a mapping of fields")
+    return meta, text[m.end():]
+
+
+def metadata(path: Path, rel: str, raw: bytes, sidecars: Sidecars) -> dict[str, Any]:
+    """What filters select on: `type`, `modified` (the file's mtime, UTC) and `tags` (its sidecars',
+    then its front matter's, each once). Recomputed at every build, so a file whose text did not change
+    still picks up a new mtime or new sidecar tags without being embedded again."""
+    suffix = path.suffix.lower()
+    tags = sidecars.tags(rel)
+    if suffix in (".md", ".markdown"):
+        meta, _ = front_matter(raw.decode("utf-8-sig", errors="replace"))
+        tags += _tags(meta.get("tags") or [], "front matter field 'tags'")
+    modified = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(path.stat().st_mtime))
+    return {"type": suffix.lstrip("."), "modified": modified, "tags": list(dict.fromkeys(tags))}
 
 
 def check_file(path: Path, root: Path) -> None:
@@ -95,7 +197,9 @@ def load_file(path: Path, rel: str, raw: bytes | None = None) -> SourceFile:
             docs = [_csv(text, rel)]
         else:
             md = suffix in (".md", ".markdown")
-            docs = [Document(rel, rel, _md_title(text) if md else Path(rel).stem, text, md)]
+            meta, text = front_matter(text) if md else ({}, text)
+            title = str(meta.get("title") or "").strip() or (_md_title(text) if md else Path(rel).stem)
+            docs = [Document(rel, rel, title, text, md)]
     docs = [d for d in docs if d.text.strip()]
     if not docs:
         raise ValueError("no text in it")

@@ -14,7 +14,10 @@ class SentenceAnswerer:
         from adapt.rag.index import Index
 
         index = Index.load(index_dir or recipe.rag.index, expect_embedder=recipe.rag.embedder, need_embedder=False)
-        self.picker = SentenceBaseline(index.chunks)
+        # the recipe's filters hold for the baseline too: it answers from the same part of the corpus
+        filters = recipe.rag.filters()
+        chunks = index.chunks if not filters else [c for c, ok in zip(index.chunks, index.subset(filters).mask) if ok]
+        self.picker = SentenceBaseline(chunks)
 
     def answer(self, questions: list[str], max_new_tokens: int | None = None) -> list[Any]:
         from adapt.backends import Generation

@@ -29,7 +29,8 @@ def test_eval_writes_items_summary_and_reports(tiny_llama, tmp_path):
     # retrieve, no judge fields without a judge
     line = json.loads((tmp_path / "run" / "items.jsonl").read_text().split("\n")[0])
     assert list(line) == ["recipe", "rung", "id", "question", "gold", "answer", "grade", "reason", "em", "f1",
-                          "input_tokens", "output_tokens", "usage_estimated", "wall_ms", "sources", "gold_source"]
+                          "input_tokens", "output_tokens", "usage_estimated", "wall_ms", "sources", "citations",
+                          "gold_source"]
     row = s["recipes"][0]
     assert row["n"] == 5 and row["rung"] == "prompt" and row["n_unanswerable"] == 2
     assert row["correct_rate"] + row["hallucination_rate"] + row["abstain_rate"] == pytest.approx(1)

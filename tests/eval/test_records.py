@@ -10,7 +10,7 @@ from .builders import record, timing
 RUN_LINE = {"recipe": "rag-local", "rung": "rag", "id": "q1", "question": "Who?", "gold": ["Ana"], "answer": "Ana",
             "grade": "correct", "reason": "states a gold answer", "em": 1.0, "f1": 1.0, "input_tokens": 120,
             "output_tokens": 3, "usage_estimated": False, "wall_ms": 12.5, "sources": ["a.md#0", "b.md#2"],
-            "gold_source": "a.md", "retrieval_rank": None, "judge_raw": "A", "lexical_grade": "incorrect"}
+            "citations": ["a.md › Intro", "b.pdf p. 2"], "gold_source": "a.md", "retrieval_rank": None, "judge_raw": "A", "lexical_grade": "incorrect"}
 
 
 def test_an_item_record_reads_and_writes_the_same_line():
@@ -25,7 +25,7 @@ def test_an_item_record_reads_and_writes_the_same_line():
 def test_an_answer_graded_without_a_run_writes_no_run_measurements():
     rec = record(id="q2", gold=[], answer="", grade="abstained", gold_source=None)
     assert set(rec.to_dict()) == {"recipe", "rung", "id", "question", "gold", "answer", "grade", "reason", "em",
-                                  "f1", "sources", "gold_source"}
+                                  "f1", "sources", "citations", "gold_source"}
     assert ItemRecord.from_dict(rec.to_dict()) == rec
 
 

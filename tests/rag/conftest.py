@@ -4,6 +4,9 @@ from pathlib import Path
 
 import pytest
 
+# the file metadata every chunk carries, for tests that chunk a Document directly
+META = {"type": "md", "modified": "2026-01-01T00:00:00Z", "tags": []}
+
 
 def tiny_pdf(text: str) -> bytes:
     """A valid one-page PDF showing `text` in Helvetica, with a correct xref table."""

@@ -1,6 +1,8 @@
 from adapt.rag.chunking import chunk_document, sections
 from adapt.rag.loaders import Document
 
+from .conftest import META
+
 
 def _doc(text, md=True):
     return Document("d.md", "d.md", "T", text, md)
@@ -10,7 +12,7 @@ def test_heading_path_and_offsets(embedder_model):
     text = "# Handbook\n\nIntro line.\n\n## Leave\n\nYou get 27 days.\n\n### Sick\n\nCall before ten.\n\n## Pay\n\nPaid on the 25th.\n"
     doc = _doc(text)
     assert [h for h, *_ in sections(doc)] == ["Handbook", "Handbook > Leave", "Handbook > Leave > Sick", "Handbook > Pay"]
-    chunks = chunk_document(doc, embedder_model.tokenizer, chunk_size=64, overlap=8)
+    chunks = chunk_document(doc, embedder_model.tokenizer, chunk_size=64, overlap=8, meta=META)
     assert [c.heading for c in chunks] == ["Handbook", "Handbook > Leave", "Handbook > Leave > Sick", "Handbook > Pay"]
     for c in chunks:
         assert text[c.start:c.end] == c.text and "#" not in c.text
@@ -21,7 +23,7 @@ def test_paragraphs_pack_and_long_ones_split_with_overlap(embedder_model):
     paras = [f"Paragraph {i} says word{i} " * 3 for i in range(6)]
     long = " ".join(f"token{i}" for i in range(300))
     text = "# S\n\n" + "\n\n".join(paras) + "\n\n" + long + "\n"
-    chunks = chunk_document(_doc(text), tok, chunk_size=40, overlap=10)
+    chunks = chunk_document(_doc(text), tok, chunk_size=40, overlap=10, meta=META)
     for c in chunks:
         assert len(tok(c.text, add_special_tokens=False)["input_ids"]) <= 40
         assert text[c.start:c.end] == c.text

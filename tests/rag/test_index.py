@@ -28,8 +28,10 @@ def test_build_and_query_from_cli(cli, mixed_docs, tmp_path):
     code, out, _ = cli("rag", "query", "what is the garage code", "--index", idx, "-k", "2", "--json")
     hits = json.loads(out)
     assert code == 0 and hits[0]["source"] == "guide.md" and hits[0]["heading"] == "Guide > Parking"
-    assert set(hits[0]) == {"source", "chunk_id", "score", "heading", "location", "text"} and "4711" in hits[0]["text"]
+    assert set(hits[0]) == {"source", "chunk_id", "score", "heading", "location", "type", "modified", "tags",
+                            "text"} and "4711" in hits[0]["text"]
     assert hits[0]["location"] is None  # Markdown has no pages
+    assert hits[0]["type"] == "md" and hits[0]["tags"] == [] and hits[0]["modified"].endswith("Z")
 
 
 def test_missing_index_and_folder_exit_2(cli, tmp_path):
@@ -155,7 +157,8 @@ def test_large_index_uses_numba_bm25_with_the_same_ranking(tmp_path, embedder_mo
     rng = random.Random(0)
     words = [f"w{i}" for i in range(3000)]
     n = NUMBA_THRESHOLD
-    chunks = [Chunk(f"c{i}", "s.md", "s.md", "", "", " ".join(rng.choices(words, k=20)), 0, 0, None) for i in range(n)]
+    chunks = [Chunk(f"c{i}", "s.md", "s.md", "", "", " ".join(rng.choices(words, k=20)), 0, 0, None,
+                    "md", "2026-01-01T00:00:00Z", []) for i in range(n)]
     vecs = np.random.default_rng(0).standard_normal((n, 384)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     manifest = {"format": FORMAT, "embedder": "all-minilm-l6-v2", "dim": 384, "chunk_size": 200, "chunk_overlap": 32,

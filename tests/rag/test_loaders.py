@@ -55,7 +55,9 @@ ALLOWANCES = [["Country", "Daily meal allowance"]] + [[f"Country {i}", f"€ {20
 def _chunk_with(doc, needle, embedder_model):
     from adapt.rag.chunking import chunk_document
 
-    chunks = chunk_document(doc, embedder_model.tokenizer, 64, 8)
+    from .conftest import META
+
+    chunks = chunk_document(doc, embedder_model.tokenizer, 64, 8, META)
     return next(c for c in chunks if needle in c.text)
 
 

@@ -123,6 +123,9 @@ def test_eval(case, tmp_path):
     if kind(rung) == "reads-index":
         assert {r["answer"] for r in records} <= SENTENCES | {""}  # "": no sentence shares a word
         assert {by_id[i]["answer"] for i in ("leave", "pay", "garage")} == SENTENCES
+    if rung.reads_index:  # the report's drill-down names each passage as a reader finds it
+        assert by_id["leave"]["citations"][0] == "leave.md › Leave"
+        assert "leave.md › Leave" in (out / "report.html").read_text()
     [row] = summary["recipes"]
     assert row["rung"] == rung.name and row["n"] == 4
     assert rung.name in (out / "report.md").read_text()

@@ -166,6 +166,7 @@ def test_rag_recipe_returns_sources(tiny_llama, tmp_path):
         r = httpx.post(base + "/v1/chat/completions", json={
             "messages": [{"role": "user", "content": "How many vacation days?"}], "max_tokens": 4}).json()
         assert r["sources"][0]["source"] == "leave.md" and "content" in r["choices"][0]["message"]
+        assert set(r["sources"][0]) == {"source", "chunk_id", "heading", "location", "score"}
     finally:
         server.should_exit = True
         t.join(5)
