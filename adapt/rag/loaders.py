@@ -308,7 +308,8 @@ def _pptx(path: Path, rel: str) -> Document:
         title = title_shape.text_frame.text.strip() if title_shape is not None and title_shape.has_text_frame else ""
         body = []
         for shape in slide.shapes:
-            if shape is title_shape:
+            # python-pptx makes a new wrapper on every access, so the title is found by its id, not `is`
+            if title_shape is not None and shape.shape_id == title_shape.shape_id:
                 continue
             if shape.has_table:
                 body.append(markdown_table([[c.text for c in row.cells] for row in shape.table.rows]))

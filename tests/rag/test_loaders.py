@@ -116,6 +116,7 @@ def test_office_files_keep_headings_and_tables_whose_rows_keep_their_header(tmp_
                        embedder_model).location is None  # one table, no units to name
     deck_text = load_file(tmp_path / "deck.pptx", "deck.pptx").documents[0].text
     assert "# Slide 1: Agenda" in deck_text and "# Slide 2: Pricing" in deck_text
+    assert deck_text.count("Pricing") == 1  # the title heads its slide once, not again in the body
     assert "Seats cost 12 euros" in deck_text and "Speaker notes: Say it twice" in deck_text and "| Tier |" in deck_text
 
 
