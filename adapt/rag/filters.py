@@ -37,7 +37,7 @@ class Filter:
             return chunk.type == self.value
         if self.key == "tag":
             return self.value in (t.lower() for t in chunk.tags)
-        when = _utc(datetime.fromisoformat(chunk.modified))
+        when = _instant(chunk.modified)
         bound: date | datetime = _moment(self.value)
         # a bare date compares days: modified<=2026-01-31 includes all of the 31st
         have: date | datetime = when.date() if not isinstance(bound, datetime) else when
@@ -53,7 +53,7 @@ def parse(text: str) -> Filter:
     key, op, value = m.group(1).lower(), m.group(2), m.group(3)
     if key not in KEYS:
         raise ValueError(f"'{text}': unknown key '{key}' (source, type, tag or modified): write {SYNTAX}")
-    if not value:
+    if not value or value[0] in "=<>":
         raise ValueError(f"'{text}' has no value: write {SYNTAX}")
     if key == "modified":
         try:
@@ -75,10 +75,13 @@ def parse_all(texts: Iterable[str]) -> tuple[Filter, ...]:
 
 
 def _moment(value: str) -> date | datetime:
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        return date.fromisoformat(value)
-    return _utc(datetime.fromisoformat(value))
+    """A bare date (2026-01-31 or 20260131) stays a date, compared by whole days; else an instant."""
+    if re.fullmatch(r"\d{4}-?\d{2}-?\d{2}", value):
+        return datetime.strptime(value.replace("-", ""), "%Y%m%d").date()
+    return _instant(value)
 
 
-def _utc(moment: datetime) -> datetime:
+def _instant(value: str) -> datetime:
+    """An ISO date-time in UTC; naive means UTC. ("Z" spelled out: Python 3.10 does not read it.)"""
+    moment = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)

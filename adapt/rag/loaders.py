@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import io
 import re
 import time
 from dataclasses import dataclass
@@ -31,7 +32,10 @@ from adapt.errors import UserError
 
 SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".jsonl", ".docx", ".pptx", ".xlsx", ".csv"}
 BINARY = {".pdf", ".docx", ".pptx", ".xlsx"}
-TABLE_BLOCK_ROWS = 10  # rows per table block; each block repeats the header row
+TABLE_BLOCK_ROWS = 10  # rows per table block at most; each block repeats the header row
+# ... and characters: a block must fit one chunk (200 embedder tokens; a table's pipes and numbers
+# take a token every 2-3 characters), or the chunker would cut it and the pieces lose the header
+TABLE_BLOCK_CHARS = 450
 # A build reads each file whole into memory; one stray disk image or log dump must not take the
 # machine down, and no document meant for retrieval is anywhere near this size.
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -86,6 +90,8 @@ class Sidecars:
             rel = p.relative_to(root)
             if any(part.startswith(".") for part in rel.parts):
                 continue
+            if not p.resolve().is_relative_to(root.resolve()):  # as documents are: nothing from outside
+                raise UserError(f"{p}: links outside the documents folder (to {p.resolve()})")
             self.folders[rel.parent.as_posix()] = self._read(p)
 
     @staticmethod
@@ -106,6 +112,9 @@ class Sidecars:
             own = _tags(data.get("tags") or [], "field 'tags'")
             per_file = {}
             for pattern, entry in files.items():
+                if "/" in str(pattern):
+                    raise ValueError(f"field 'files.{pattern}' names a file of another folder: a metadata.yaml "
+                                     "tags the files of its own folder (put one in that folder)")
                 if not isinstance(entry, dict) or set(entry) - {"tags"}:
                     raise ValueError(f"field 'files.{pattern}' must be {{tags: [...]}}, not {entry!r}")
                 per_file[str(pattern)] = _tags(entry.get("tags") or [], f"field 'files.{pattern}.tags'")
@@ -136,8 +145,10 @@ def front_matter(text: str) -> tuple[dict[str, Any], str]:
         meta = yaml.safe_load(m.group(1))
     except yaml.YAMLError as e:
         raise ValueError(f"front matter is not YAML ({' '.join(str(e).split())})") from None
-    if not isinstance(meta, dict):
-        raise ValueError("front matter is not a mapping of fields")
+    if meta is None:  # empty front matter, as static-site generators write it
+        return {}, text[m.end():]
+    if not isinstance(meta, dict):  # two horizontal rules around prose, not front matter
+        return {}, text
     return meta, text[m.end():]
 
 
@@ -146,12 +157,13 @@ def metadata(path: Path, rel: str, raw: bytes, sidecars: Sidecars) -> dict[str, 
     then its front matter's, each once). Recomputed at every build, so a file whose text did not change
     still picks up a new mtime or new sidecar tags without being embedded again."""
     suffix = path.suffix.lower()
+    kind = {".markdown": "md", ".htm": "html"}.get(suffix, suffix.lstrip("."))  # one name per type, for type=
     tags = sidecars.tags(rel)
     if suffix in (".md", ".markdown"):
         meta, _ = front_matter(raw.decode("utf-8-sig", errors="replace"))
         tags += _tags(meta.get("tags") or [], "front matter field 'tags'")
     modified = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(path.stat().st_mtime))
-    return {"type": suffix.lstrip("."), "modified": modified, "tags": list(dict.fromkeys(tags))}
+    return {"type": kind, "modified": modified, "tags": list(dict.fromkeys(tags))}
 
 
 def check_file(path: Path, root: Path) -> None:
@@ -181,7 +193,12 @@ def load_file(path: Path, rel: str, raw: bytes | None = None) -> SourceFile:
     if not raw.strip():
         raise ValueError("empty file")
     if suffix in BINARY:
-        docs = [BINARY_LOADERS[suffix](path, rel)]
+        try:
+            docs = [BINARY_LOADERS[suffix](path, rel)]
+        except ValueError:
+            raise
+        except Exception as e:  # noqa: BLE001 - the parsers raise anything on a damaged file, lazily too
+            raise ValueError(f"unreadable {suffix[1:].upper()} file ({type(e).__name__}: {e})") from None
     else:
         if b"\x00" in raw[:8192]:
             raise ValueError("binary content in a text file")
@@ -233,19 +250,34 @@ def _html(text: str, rel: str) -> Document:
     return Document(rel, rel, title, body.strip(), True)
 
 
+def _literal(text: str) -> str:
+    """Text that is not Markdown (a PDF page, a slide's body): a line starting with '#' ("# of units
+    sold") is escaped, or the chunker would read it as a heading and lose the page or slide."""
+    return re.sub(r"^(\s*)#", r"\1\\#", text, flags=re.M)
+
+
 def markdown_table(rows: list[list[str]]) -> str:
-    """Rows (the first one the header) as Markdown tables of TABLE_BLOCK_ROWS rows each, every block
-    under its own copy of the header."""
-    rows = [r for r in rows if any(c.strip() for c in r)]
+    """Rows (the first one the header) as Markdown tables of at most TABLE_BLOCK_ROWS rows and
+    TABLE_BLOCK_CHARS characters each (a row longer than that alone makes its own block), every block
+    under its own copy of the header. Columns empty in every row (a spreadsheet's formatted but
+    unused cells) are dropped."""
+    cell = lambda c: " ".join(str(c).split()).replace("|", "\\|")  # noqa: E731 - one line per cell
+    rows = [[cell(c) for c in r] for r in rows if any(str(c).strip() for c in r)]
     if not rows:
         return ""
     width = max(len(r) for r in rows)
-    cell = lambda c: " ".join(str(c).split()).replace("|", "\\|")  # noqa: E731 - one line per cell
-    line = lambda r: "| " + " | ".join(cell(c) for c in list(r) + [""] * (width - len(r))) + " |"  # noqa: E731
-    head = [line(rows[0]), "|" + " --- |" * width]
-    body = rows[1:] or [[]]
-    blocks = [body[i:i + TABLE_BLOCK_ROWS] for i in range(0, len(body), TABLE_BLOCK_ROWS)]
-    return "\n\n".join("\n".join(head + [line(r) for r in block if r]) for block in blocks)
+    rows = [r + [""] * (width - len(r)) for r in rows]
+    keep = [j for j in range(width) if any(r[j] for r in rows)]
+    rows = [[r[j] for j in keep] for r in rows]
+    line = lambda r: "| " + " | ".join(r) + " |"  # noqa: E731
+    head = line(rows[0]) + "\n|" + " --- |" * len(keep)
+    blocks: list[list[str]] = [[]]
+    for r in rows[1:]:
+        size = len(head) + sum(len(x) + 1 for x in blocks[-1])
+        if blocks[-1] and (len(blocks[-1]) >= TABLE_BLOCK_ROWS or size + len(line(r)) > TABLE_BLOCK_CHARS):
+            blocks.append([])
+        blocks[-1].append(line(r))
+    return "\n\n".join("\n".join([head, *block]) for block in blocks)
 
 
 def _pdf(path: Path, rel: str) -> Document:
@@ -255,9 +287,10 @@ def _pdf(path: Path, rel: str) -> Document:
 
     try:
         reader = PdfReader(path, strict=False)
-        if reader.is_encrypted:
-            raise ValueError("encrypted PDF")
-        pages = [p.extract_text() or "" for p in reader.pages]
+        # a PDF that only restricts permissions opens with the empty password; one that needs a password is refused
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise ValueError("encrypted PDF: it needs a password")
+        pages = [_literal(p.extract_text() or "") for p in reader.pages]
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as e:
         raise ValueError(f"unreadable PDF ({type(e).__name__}: {e})") from None
     title = (reader.metadata.title if reader.metadata and reader.metadata.title else None) or Path(rel).stem
@@ -292,7 +325,7 @@ def _docx(path: Path, rel: str) -> Document:
             elif style.startswith("Heading ") and level.isdigit():
                 parts.append(f"{'#' * min(int(level) + 1, 6)} {block.text.strip()}")
             else:
-                parts.append(block.text.strip())
+                parts.append(_literal(block.text.strip()))
     title = (d.core_properties.title or "").strip() or Path(rel).stem
     return Document(rel, rel, title, "\n\n".join(p for p in parts if p), True)
 
@@ -314,9 +347,9 @@ def _pptx(path: Path, rel: str) -> Document:
             if shape.has_table:
                 body.append(markdown_table([[c.text for c in row.cells] for row in shape.table.rows]))
             elif shape.has_text_frame and shape.text_frame.text.strip():
-                body.append(shape.text_frame.text.strip())
+                body.append(_literal(shape.text_frame.text.strip()))
         if slide.has_notes_slide and slide.notes_slide.notes_text_frame.text.strip():
-            body.append("Speaker notes: " + slide.notes_slide.notes_text_frame.text.strip())
+            body.append("Speaker notes: " + _literal(slide.notes_slide.notes_text_frame.text.strip()))
         if title or body:
             parts.append(f"# Slide {n}" + (f": {title}" if title else "") + "\n\n" + "\n\n".join(body))
     return Document(rel, rel, Path(rel).stem, "\n\n".join(parts), True, units="slide")
@@ -341,7 +374,11 @@ def _csv(text: str, rel: str) -> Document:
     import csv
 
     try:
-        rows = list(csv.reader(text.splitlines()))
+        try:  # a semicolon or tab separates the columns in many locales' exports
+            dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
+        except csv.Error:
+            dialect = csv.excel
+        rows = list(csv.reader(io.StringIO(text, newline=""), dialect))  # quoted fields may hold line breaks
     except csv.Error as e:
         raise ValueError(f"not CSV ({e})") from None
     return Document(rel, rel, Path(rel).stem, f"# {Path(rel).stem}\n\n{markdown_table(rows)}", True)

@@ -147,3 +147,76 @@ def test_a_corrupt_office_file_is_skipped_with_its_reason(tmp_path, name):
     (tmp_path / name).write_bytes(b"PK\x03\x04 not really a zip archive")
     with pytest.raises(ValueError, match="unreadable (Word|PowerPoint|Excel) file"):
         load_file(tmp_path / name, name)
+
+
+def test_a_wide_table_is_cut_into_blocks_that_each_fit_a_chunk_under_the_header(tmp_path, embedder_model):
+    from adapt.rag.chunking import chunk_document
+
+    from .conftest import META
+
+    header = ["Employee ID", "Full name", "Department", "Office location", "Start date", "Manager", "Salary", "Notes"]
+    rows = [[f"E{i}", f"Person {i} Surname", "Research and Development", "Porto, Portugal", "2021-01-15",
+             f"Manager {i % 3}", str(50000 + i), "Remote two days per week"] for i in range(30)]
+    (tmp_path / "wide.csv").write_text("\n".join(",".join(f'"{c}"' for c in r) for r in [header, *rows]) + "\n")
+    doc = load_file(tmp_path / "wide.csv", "wide.csv").documents[0]
+    chunks = chunk_document(doc, embedder_model.tokenizer, 200, 32, META)
+    assert all(c.text.startswith("| Employee ID | Full name |") for c in chunks)  # no chunk starts mid-row
+    assert all(f"| E{i} |" in doc.text for i in range(30))
+
+
+def test_columns_empty_in_every_row_are_dropped(tmp_path):
+    (tmp_path / "t.csv").write_text("Part;Price;;\nProbe;79;;\n")  # semicolons, and two unused columns
+    assert "| Part | Price |\n| --- | --- |\n| Probe | 79 |" in load_file(tmp_path / "t.csv", "t.csv").documents[0].text
+
+
+def test_a_csv_field_may_hold_a_line_break(tmp_path):
+    (tmp_path / "t.csv").write_text('Part,Note\nProbe,"line one\nline two"\n')
+    assert "| Probe | line one line two |" in load_file(tmp_path / "t.csv", "t.csv").documents[0].text
+
+
+def test_a_pdf_line_starting_with_a_hash_is_text_not_a_heading(tmp_path, embedder_model):
+    from .conftest import tiny_pdf
+
+    (tmp_path / "p.pdf").write_bytes(tiny_pdf("# of units sold: 12"))
+    doc = load_file(tmp_path / "p.pdf", "p.pdf").documents[0]
+    assert _chunk_with(doc, "units sold", embedder_model).location == "p. 1"
+
+
+def test_a_pdf_that_only_restricts_permissions_is_read_and_one_that_needs_a_password_is_skipped(tmp_path):
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    from .conftest import tiny_pdf
+
+    for name, user in (("owner.pdf", ""), ("locked.pdf", "secret")):
+        writer = PdfWriter()
+        writer.append(PdfReader(io.BytesIO(tiny_pdf("The warranty lasts two years."))))
+        writer.encrypt(user_password=user, owner_password="owner")
+        writer.write(tmp_path / name)
+    assert "warranty" in load_file(tmp_path / "owner.pdf", "owner.pdf").documents[0].text
+    with pytest.raises(ValueError, match="needs a password"):
+        load_file(tmp_path / "locked.pdf", "locked.pdf")
+
+
+def test_a_damaged_spreadsheet_is_skipped_with_its_reason_not_a_crash(tmp_path):
+    import zipfile
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["Part", "Price"])
+    book.save(tmp_path / "ok.xlsx")
+    with zipfile.ZipFile(tmp_path / "ok.xlsx") as src, zipfile.ZipFile(tmp_path / "bad.xlsx", "w") as dst:
+        for item in src.infolist():  # the sheet's XML is cut short: openpyxl only notices while reading rows
+            data = src.read(item)
+            dst.writestr(item, data[: len(data) // 2] if item.filename.endswith("sheet1.xml") else data)
+    with pytest.raises(ValueError, match="unreadable"):
+        load_file(tmp_path / "bad.xlsx", "bad.xlsx")
+
+
+@pytest.mark.parametrize("text", ["---\n---\n# T\n\nBody text.\n", "---\n# comment only\n---\n# T\n\nBody text.\n",
+                                  "---\n\nA rule above, prose between.\n\n---\n\nBody text.\n"])
+def test_empty_front_matter_and_horizontal_rules_keep_the_file(tmp_path, text):
+    (tmp_path / "a.md").write_text(text)
+    assert "Body text." in load_file(tmp_path / "a.md", "a.md").documents[0].text
