@@ -316,7 +316,7 @@ def _docx(path: Path, rel: str) -> Document:
     parts = []
     for block in d.iter_inner_content():
         if isinstance(block, Table):
-            parts.append(markdown_table([[c.text for c in row.cells] for row in block.rows]))
+            parts.append(markdown_table([[_cell_text(c) for c in row.cells] for row in block.rows]))
         elif isinstance(block, Paragraph) and block.text.strip():
             style = (block.style.name if block.style is not None else "") or ""
             level = style.removeprefix("Heading ").strip()
@@ -330,6 +330,12 @@ def _docx(path: Path, rel: str) -> Document:
     return Document(rel, rel, title, "\n\n".join(p for p in parts if p), True)
 
 
+def _cell_text(cell: Any) -> str:
+    """A Word table cell's text, with the text of any table nested in it (cell.text leaves those out)."""
+    nested = [_cell_text(c) for table in cell.tables for row in table.rows for c in row.cells]
+    return " ".join([cell.text, *nested]).strip()
+
+
 def _pptx(path: Path, rel: str) -> Document:
     """One section per slide, titled with its number and title; text, tables and speaker notes."""
     from pptx import Presentation
@@ -340,7 +346,7 @@ def _pptx(path: Path, rel: str) -> Document:
         title_shape = slide.shapes.title
         title = title_shape.text_frame.text.strip() if title_shape is not None and title_shape.has_text_frame else ""
         body = []
-        for shape in slide.shapes:
+        for shape in _flat(slide.shapes):
             # python-pptx makes a new wrapper on every access, so the title is found by its id, not `is`
             if title_shape is not None and shape.shape_id == title_shape.shape_id:
                 continue
@@ -352,7 +358,18 @@ def _pptx(path: Path, rel: str) -> Document:
             body.append("Speaker notes: " + _literal(slide.notes_slide.notes_text_frame.text.strip()))
         if title or body:
             parts.append(f"# Slide {n}" + (f": {title}" if title else "") + "\n\n" + "\n\n".join(body))
-    return Document(rel, rel, Path(rel).stem, "\n\n".join(parts), True, units="slide")
+    title = (deck.core_properties.title or "").strip() or Path(rel).stem
+    return Document(rel, rel, title, "\n\n".join(parts), True, units="slide")
+
+
+def _flat(shapes: Any) -> list[Any]:
+    """A slide's shapes with the members of groups in place of the groups, in reading order."""
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    out = []
+    for shape in shapes:
+        out += _flat(shape.shapes) if shape.shape_type == MSO_SHAPE_TYPE.GROUP else [shape]
+    return out
 
 
 def _xlsx(path: Path, rel: str) -> Document:
@@ -366,8 +383,9 @@ def _xlsx(path: Path, rel: str) -> Document:
         table = markdown_table(rows)
         if table:
             parts.append(f"# {sheet.title}\n\n{table}")
+    title = (book.properties.title or "").strip() or Path(rel).stem
     book.close()
-    return Document(rel, rel, Path(rel).stem, "\n\n".join(parts), True, units="sheet")
+    return Document(rel, rel, title, "\n\n".join(parts), True, units="sheet")
 
 
 def _csv(text: str, rel: str) -> Document:

@@ -110,7 +110,7 @@ def test_hits_name_their_page_slide_and_sheet(index):
     top = index.search("Besides Canopy, how will growers receive frost alerts?", 3)[0]
     assert top.citation() == "17-roadmap.pptx slide 2" and "SMS" in top.text
     top = index.search("What is the price of a 60 cm soil probe?", 3)[0]
-    assert top.citation() == "18-price-list.xlsx sheet Spare parts" and "| 79 |" in top.text
+    assert top.citation() == "18-price-list.xlsx › Spare parts" and "| 79 |" in top.text
 
 
 def test_suite_items_about_the_generated_files_are_backed_by_them():

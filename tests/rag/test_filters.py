@@ -38,7 +38,7 @@ def test_filters_parse_and_malformed_ones_show_the_syntax():
     assert parse("source=policies/*") == parse(" source = policies/* ")
     assert parse("type=.PDF").value == "pdf" and parse("tag=HR").value == "hr"
     assert parse("modified>=2026-01-01").op == ">="
-    for bad in ("policies", "tag=", "owner=ana", "source>=x", "tag<hr", "modified>=yesterday", "=pdf"):
+    for bad in ("policies", "tag=", "owner=ana", "source>=x", "tag<hr", "modified>=yesterday", "=pdf", "tag==hr"):
         with pytest.raises(ValueError, match="source=policies/\\*.*modified>=2026-01-01"):
             parse(bad)
 
@@ -50,6 +50,7 @@ def test_a_bare_date_compares_whole_days_and_a_date_time_compares_instants():
     assert not parse("modified<=2026-01-31T12:00:00").test(chunk)
     assert parse("modified<2026-01-31T19:00:00+00:00").test(chunk)
     assert parse("modified<2026-01-31T20:00:00+02:00").test(chunk) is False  # 18:00Z is not before 18:00Z
+    assert parse("modified<=20260131").test(chunk) and parse("modified>2026-01-31T17:59:59Z").test(chunk)
     assert parse("tag=hr").test(chunk) and not parse("tag=h").test(chunk)
     assert parse("source=*.md").test(chunk) and not parse("source=b*").test(chunk)
 
@@ -66,6 +67,7 @@ def test_chunks_carry_type_modified_and_tags_from_front_matter_and_sidecars(tagg
     assert by_file["policies/old/travel-2019.md"].tags == ["policy"]  # files: globs name the sidecar's own folder
     assert by_file["policies/old/travel-2019.md"].modified == "2024-01-01T00:00:00Z"
     assert by_file["notes/n0.md"].tags == []
+    assert {c.type for c in index.chunks} == {"md"}
 
 
 @pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
@@ -160,3 +162,80 @@ def test_a_recipes_rag_filter_is_validated_and_applied_by_the_rag_and_baseline_r
     assert hit.file.startswith("policies/") and "note" not in text
     with pytest.raises(UserError, match=r"rag\.filter.*'tag~hr' is not a filter"):
         parse_recipe({"name": "t", "rung": "rag", "model": "m", "rag": {"filter": ["tag~hr"]}})
+
+
+def test_type_filters_and_markdown_spelt_long_is_md(tagged_docs, tmp_path, embedder_model):
+    (tagged_docs / "long.markdown").write_text("# Long\n\nThe meal allowance is written here too.\n")
+    (tagged_docs / "plain.txt").write_text("The meal allowance, in plain text.\n")
+    build_index(tagged_docs, tmp_path / "idx", progress=False, embedder_model=embedder_model)
+    index = Index.load(tmp_path / "idx", embedder_model=embedder_model)
+    assert {h.file for h in index.search("meal allowance", k=20, filters=parse_all(["type=txt"]))} == {"plain.txt"}
+    assert "long.markdown" in {h.file for h in index.search("meal allowance", k=20, filters=parse_all(["type=.MD"]))}
+
+
+def test_filtered_hnsw_search_that_comes_back_short_is_done_exactly(tmp_path, embedder_model, monkeypatch):
+    import numpy as np
+
+    from adapt.rag import index as index_module
+    from adapt.rag.chunking import Chunk
+    from adapt.rag.index import FORMAT, _write_build
+
+    n = 5000
+    chunks = [Chunk(f"c{i}", f"f{i}.md", f"f{i}.md", "", "", f"text {i}", 0, 0, None, "md",
+                    "2026-01-01T00:00:00Z", ["rare"] if i % 100 == 0 else []) for i in range(n)]
+    vecs = np.random.default_rng(0).standard_normal((n, 384)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    manifest = {"format": FORMAT, "embedder": "all-minilm-l6-v2", "dim": 384, "chunk_size": 200, "chunk_overlap": 32,
+                "index_type": "hnsw", "files": {}, "counts": {"chunks": n}}
+    _write_build(tmp_path / "big", manifest, chunks, vecs, "hnsw")
+    monkeypatch.setattr(index_module, "HNSW_THRESHOLD", 0)  # as if the 50 passing chunks were a large subset
+    index = Index.load(tmp_path / "big", embedder_model=embedder_model)
+    where = parse_all(["tag=rare"])
+    rare = set(range(0, n, 100))
+    got = index.dense("a question", 10, index.subset(where))
+    assert len(got) == 10 and {i for i, _ in got} <= rare  # the graph search, through the selector
+
+    class Short:  # an HNSW search that comes back with half of what it was asked for, as it may
+        def __init__(self, inner):
+            self.inner = inner
+
+        def search(self, q, k, params=None):
+            scores, ids = self.inner.search(q, k, params=params)
+            ids[0][k // 2:] = -1
+            return scores, ids
+
+        def reconstruct_batch(self, ids):
+            return self.inner.reconstruct_batch(ids)
+
+    index.faiss_cpu = Short(index.faiss_cpu)
+    subset = index.subset(where)
+    assert subset.exact is None  # the graph search came back full above: nothing exact was needed
+    got = index.dense("a question", 10, subset)
+    q = index.embedder.encode_query("a question")
+    best = sorted(rare, key=lambda i: -float(vecs[i] @ q[0]))[:10]
+    assert subset.exact is not None and [i for i, _ in got] == best  # all 10, searched exactly
+
+
+def test_a_recipe_filter_that_no_chunk_passes_is_a_clear_error(tagged_docs, tmp_path, embedder_model):
+    from adapt.pipeline import Pipeline
+    from adapt.recipe import parse_recipe
+    from adapt.rungs.baseline import SentenceAnswerer
+    from tests.fakes import FakeGenerator
+
+    build_index(tagged_docs, tmp_path / "idx", progress=False, embedder_model=embedder_model)
+    rag = {"index": str(tmp_path / "idx"), "filter": ["tag=nope"]}
+    with pytest.raises(UserError, match="rag.filter: no chunk of the index passes tag=nope"):
+        Pipeline(parse_recipe({"name": "t", "rung": "rag", "model": "m", "rag": rag}), generator=FakeGenerator("x"))
+    with pytest.raises(UserError, match="rag.filter: no chunk"):
+        SentenceAnswerer(parse_recipe({"name": "b", "rung": "baseline", "rag": rag}), None)
+
+
+def test_a_sidecar_names_only_files_of_its_own_folder_and_none_from_outside(tagged_docs, tmp_path, embedder_model):
+    (tagged_docs / "notes" / "metadata.yaml").write_text("files:\n  sub/a.md: {tags: [x]}\n")
+    with pytest.raises(UserError, match="names a file of another folder"):
+        build_index(tagged_docs, tmp_path / "idx", progress=False, embedder_model=embedder_model)
+    (tagged_docs / "notes" / "metadata.yaml").unlink()
+    (tmp_path / "outside.yaml").write_text("tags: [leaked]\n")
+    (tagged_docs / "notes" / "metadata.yaml").symlink_to(tmp_path / "outside.yaml")
+    with pytest.raises(UserError, match="links outside the documents folder"):
+        build_index(tagged_docs, tmp_path / "idx", progress=False, embedder_model=embedder_model)

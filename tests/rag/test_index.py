@@ -308,4 +308,4 @@ def test_a_query_names_the_page_and_sheet_it_found(cli, tmp_path):
     code, out, _ = cli("rag", "query", "how long is the warranty", "--index", tmp_path / "idx", "-k", "1", "--json")
     assert code == 0 and json.loads(out)[0]["location"] == "p. 2"
     code, out, _ = cli("rag", "query", "daily meal allowance in Japan", "--index", tmp_path / "idx", "-k", "1")
-    assert code == 0 and "travel.xlsx sheet Allowances" in out and "Country | Daily meal allowance" in out
+    assert code == 0 and "travel.xlsx › Allowances" in out and "Country | Daily meal allowance" in out

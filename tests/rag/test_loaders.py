@@ -220,3 +220,31 @@ def test_a_damaged_spreadsheet_is_skipped_with_its_reason_not_a_crash(tmp_path):
 def test_empty_front_matter_and_horizontal_rules_keep_the_file(tmp_path, text):
     (tmp_path / "a.md").write_text(text)
     assert "Body text." in load_file(tmp_path / "a.md", "a.md").documents[0].text
+
+
+def test_grouped_shapes_on_a_slide_are_read(tmp_path):
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    deck = Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[5])
+    slide.shapes.title.text = "Grouped"
+    group = slide.shapes.add_group_shape()
+    group.shapes.add_textbox(Inches(1), Inches(2), Inches(4), Inches(1)).text_frame.text = "Inside the group: 42 kg"
+    deck.core_properties.title = "Quarterly deck"
+    deck.save(tmp_path / "g.pptx")
+    doc = load_file(tmp_path / "g.pptx", "g.pptx").documents[0]
+    assert "Inside the group: 42 kg" in doc.text and doc.title == "Quarterly deck"
+
+
+def test_a_table_nested_in_a_word_table_cell_keeps_its_text(tmp_path):
+    import docx
+
+    d = docx.Document()
+    outer = d.add_table(rows=2, cols=2)
+    outer.cell(0, 0).text, outer.cell(0, 1).text = "Country", "Rates"
+    outer.cell(1, 0).text = "Japan"
+    inner = outer.cell(1, 1).add_table(rows=1, cols=2)
+    inner.cell(0, 0).text, inner.cell(0, 1).text = "Meal", "80 euros"
+    d.save(tmp_path / "n.docx")
+    assert "| Japan | Meal 80 euros |" in load_file(tmp_path / "n.docx", "n.docx").documents[0].text
