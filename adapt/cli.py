@@ -18,6 +18,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from adapt.errors import UserError
@@ -53,7 +54,7 @@ def _recipe(ref: str, overrides: Optional[list[str]] = None) -> Any:
 
 
 def _warn(message: str) -> None:
-    err.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+    err.print(f"[yellow]warning:[/yellow] {escape(message)}", highlight=False)
 
 
 # --- recipes and rungs ---------------------------------------------------------------------------
@@ -80,7 +81,7 @@ def recipes_show(recipe: RecipeArg, overrides: Overrides = None) -> None:
     import yaml
 
     console.print(yaml.safe_dump(_recipe(recipe, overrides).model_dump(mode="json"), sort_keys=False), end="",
-                  highlight=False)
+                  highlight=False, markup=False)
 
 
 @recipes_app.command("validate")
@@ -93,7 +94,7 @@ def recipes_validate(paths: Annotated[list[str], typer.Argument(help="recipe nam
             console.print(f"[green]ok[/green] {p}")
         except UserError as e:
             bad += 1
-            err.print(f"[red]invalid[/red] {e}")
+            err.print(f"[red]invalid[/red] {escape(str(e))}")
     if bad:
         raise typer.Exit(2)
 
@@ -105,7 +106,7 @@ def rungs_list() -> None:
 
     table = Table("rung", "reads", "default recipe", "what it does")
     for r in rungs.all_rungs():
-        table.add_row(r.name, ", ".join(c.section for c in r.components), r.default_recipe or "-", r.description)
+        table.add_row(r.name, ", ".join(r.reads), r.default_recipe or "-", r.description)
     console.print(table)
 
 
@@ -127,11 +128,17 @@ def ask(recipe: RecipeArg, question: str,
                           "input_tokens": g.input_tokens, "output_tokens": g.output_tokens,
                           "latency_ms": round((g.latency_s + ans.retrieval_s) * 1000, 1),
                           "ttft_ms": round(((g.ttft_s or g.latency_s) + ans.retrieval_s) * 1000, 1),
-                          "sources": [s.brief() for s in ans.sources]}))
+                          "sources": [s.brief() for s in ans.sources],
+                          **({"guard": ans.guard} if ans.guard else {}),
+                          **({"raw_answer": ans.raw_text} if ans.raw_text is not None else {})}))
         return
-    console.print(ans.text)
+    console.print(ans.text, markup=False)
+    if ans.guard == "gated":
+        console.print("  [dim](the guard's retrieval gate: no passage is close enough to the question)[/dim]")
+    elif ans.raw_text is not None:
+        console.print(f"  [dim](the guard's support check stopped: {escape(ans.raw_text)})[/dim]", highlight=False)
     for i, s in enumerate(ans.sources, 1):
-        console.print(f"  [dim][{i}] {s.citation()}[/dim]", highlight=False)
+        console.print(f"  [dim][{i}] {escape(s.citation())}[/dim]", highlight=False)
 
 
 # --- rag -----------------------------------------------------------------------------------------
@@ -165,7 +172,7 @@ def rag_build(
                      chunk_overlap=chunk_overlap, index_type=index_type, warn=_warn)
     console.print(f"indexed {rep.files} file(s) into {rep.chunks} chunks ({rep.index_type}) at {rep.index} "
                   f"in {rep.seconds:.1f}s: {rep.embedded_files} embedded, {rep.unchanged} unchanged, "
-                  f"{rep.deleted} removed, {len(rep.skipped)} skipped", highlight=False)
+                  f"{rep.deleted} removed, {len(rep.skipped)} skipped", highlight=False, markup=False)
 
 
 @rag_app.command("query")
@@ -189,16 +196,16 @@ def rag_query(
     except ValueError as e:
         raise UserError(str(e), param="filter") from None
     loaded = Index.load(index, expect_embedder=embedder, need_embedder=mode != "bm25")
-    if where and not len(loaded.subset(where).ids):  # most likely a misspelt tag or path
-        raise UserError(f"no chunk of the index passes {' and '.join(map(str, where))}", param="filter")
+    loaded.require(where)
     hits = loaded.search(question, k, mode, filters=where)
     if as_json:
         keys = ("source", "chunk_id", "score", "heading", "location", "type", "modified", "tags", "text")
         print(json.dumps([{key: getattr(h, key) for key in keys} for h in hits], ensure_ascii=False))
         return
     for h in hits:
-        console.print(f"[bold][{h.rank}] {h.citation()}[/bold] [dim]{h.score:.4f}[/dim]", highlight=False)
-        console.print(h.text[:300].replace("\n", " ") + ("..." if len(h.text) > 300 else ""), highlight=False)
+        console.print(f"[bold][{h.rank}] {escape(h.citation())}[/bold] [dim]{h.score:.4f}[/dim]", highlight=False)
+        console.print(h.text[:300].replace("\n", " ") + ("..." if len(h.text) > 300 else ""), highlight=False,
+                      markup=False)
 
 
 # --- data ----------------------------------------------------------------------------------------
@@ -251,7 +258,8 @@ def eval_cmd(
     out: Annotated[Path, typer.Option(help="run folder: items.jsonl, timings.jsonl, summary.json, report.md/html")] = Path("out/eval"),
     resume: Annotated[bool, typer.Option(help="continue an interrupted run in --out (same suite and recipes only)")] = False,
     judge: Annotated[Optional[str], typer.Option(help="grade with this recipe as a SimpleQA-style judge (correct / "
-                                                      "incorrect / not attempted); the report shows its agreement "
+                                                      "incorrect / not attempted), and judge whether the passages "
+                                                      "support each RAG answer; the report shows its agreement "
                                                       "with the lexical grader")] = None,
     latency_items: Annotated[int, typer.Option(help="items timed one request at a time per recipe")] = LATENCY_ITEMS,
     allow_train_items: Annotated[bool, typer.Option(help="keep items that a recipe's adapter was trained on")] = False,
@@ -265,8 +273,43 @@ def eval_cmd(
                              resume=resume, judge=_recipe(judge) if judge else None, latency_items=latency_items,
                              allow_train_items=allow_train_items)
     for note in summary["notes"]:
-        err.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+        err.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
     _finish(summary, out, track)
+
+
+@app.command()
+def calibrate(
+    recipe: RecipeArg,
+    suite: Annotated[Path, typer.Option(help="JSONL calibration suite; keep it apart from the items you evaluate on")],
+    out: Annotated[Path, typer.Option(help="folder for calibration.json, recipe.yaml (the recipe with the chosen "
+                                           "guard), observed.jsonl and report.html")] = Path("out/calibration"),
+    index: Annotated[Optional[str], typer.Option(help="index folder (default: the recipe's)")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="only N items, keeping the suite's share of unanswerable ones")] = None,
+    max_hallucination: Annotated[Optional[float], typer.Option(
+        help="choose the most correct answers at or under this hallucination rate (0.1 = 10 %) instead of "
+             "maximising correct minus hallucinated")] = None,
+    overwrite: Annotated[bool, typer.Option(help="replace an earlier calibration in --out")] = False,
+    overrides: Overrides = None,
+) -> None:
+    """Choose a RAG recipe's guard thresholds (rag.guard: the retrieval gate's min_score and the support
+    check's threshold) on a calibration suite, and write the recipe with them."""
+    from adapt.data.suite import load_suite, stratified_head
+    from adapt.eval.calibrate import calibrate as run
+    from adapt.eval.harness import check_counts
+
+    check_counts(limit, None)
+    items = load_suite(suite)
+    res = run(_recipe(recipe, overrides), stratified_head(items, limit) if limit else items, out, index=index,
+              max_hallucination=max_hallucination, suite_name=suite.name, overwrite=overwrite)
+    console.print(f"guard for {res.recipe} on {res.n} items: {res.guard.model_dump()}", highlight=False)
+    for name, o in (("without a guard", res.before), ("with it", res.after)):
+        console.print(f"  {name}: correct {o.correct:.1%}, hallucinated {o.hallucinated:.1%}, "
+                      f"abstained {o.abstained:.1%}", highlight=False)
+    if res.target_reached is False:
+        err.print(f"[yellow]note:[/yellow] no threshold reaches hallucination <= {max_hallucination:g} on this "
+                  f"suite; chose the lowest, {res.after.hallucinated:.1%}", highlight=False)
+    console.print(f"wrote {out}/recipe.yaml: evaluate it with `adapt eval {out}/recipe.yaml --suite ...` on "
+                  "other items", highlight=False)
 
 
 @app.command()
@@ -440,7 +483,7 @@ def main() -> None:
         app()
     except UserError as e:
         flag = f"--{e.param.replace('_', '-')}: " if e.param else ""
-        err.print(f"[red]error:[/red] {flag}{e}", highlight=False)
+        err.print(f"[red]error:[/red] {flag}{escape(str(e))}", highlight=False)
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -16,6 +16,7 @@ from adapt.rungs import Answer
 from adapt.backends import Generation, Generator, Messages, chat, make_generator
 from adapt.errors import UserError
 from adapt.prompts import grounded_messages, system_prompt
+from adapt.rag.guard import GATED, UNSUPPORTED, Guard
 from adapt.recipe import RagSpec, Recipe
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ class Prepared:
     messages: Messages
     sources: list[Hit] = field(default_factory=list)
     retrieval_s: float = 0.0
+    question: str = ""   # the last user turn as it was asked, before the passages went in
+    gated: bool = False  # the guard's retrieval gate stopped it: answer with the abstain phrase, no model
 
 
 def open_retriever(rag: RagSpec, index_dir: str | None = None) -> Any:
@@ -45,6 +48,7 @@ class Pipeline:
         self.rung = rungs.get(recipe.rung)
         self.retriever: Any = None
         self.filters: tuple[Filter, ...] = ()
+        self.guard: Guard | None = None
         self.generator: Generator | None = None
         self.custom: Any = None
         if self.rung.answerer is not None:
@@ -53,6 +57,9 @@ class Pipeline:
         if self.rung.retrieves:
             self.retriever = open_retriever(recipe.rag, index_dir)
             self.filters = recipe.rag.filters()
+            getattr(self.retriever, "index", self.retriever).require(self.filters, "rag.filter")
+            if recipe.rag.guard is not None:
+                self.guard = Guard(recipe.rag.guard, recipe.generation.abstain_phrase)
         if self.rung.generates:
             spec = recipe.model
             if recipe.adapter_dir and spec.adapter != recipe.adapter_dir:
@@ -76,10 +83,28 @@ class Pipeline:
         last = max((i for i, m in enumerate(conversation) if m["role"] == "user"), default=None)
         if last is None:
             raise UserError("a rag recipe answers a user message, and the conversation has none")
-        hits, seconds = self.retrieve(conversation[last]["content"])
-        system, grounded = grounded_messages(conversation[last]["content"], hits, g.abstain_phrase, g.system_prompt)
+        question = conversation[last]["content"]
+        hits, seconds = self.retrieve(question)
+        system, grounded = grounded_messages(question, hits, g.abstain_phrase, g.system_prompt)
         msgs = list(conversation[:last]) + [grounded] + list(conversation[last + 1:])
-        return Prepared(msgs if has_system else [system] + msgs, hits, seconds)
+        gated = self.guard is not None and self.guard.gates(hits)
+        return Prepared(msgs if has_system else [system] + msgs, hits, seconds, question, gated)
+
+    def guarded(self, prepared: Prepared, gen: Generation) -> Answer:
+        """The answer to a prepared question: the generation, unless the guard stops it (see adapt.rag.guard)."""
+        answer = Answer(gen.text, gen, prepared.sources, prepared.retrieval_s)
+        if self.guard is None:
+            return answer
+        answer.guard, answer.guard_reason = self.guard.verdict(prepared.question, gen.text, prepared.sources)
+        if answer.guard == UNSUPPORTED:
+            answer.raw_text, answer.text = gen.text, self.recipe.generation.abstain_phrase
+        return answer
+
+    def gated(self, prepared: Prepared) -> Answer:
+        """The abstain phrase, for a question the retrieval gate stopped: no model call, no tokens."""
+        phrase = self.recipe.generation.abstain_phrase
+        return Answer(phrase, Generation(phrase, 0, 0, 0.0, 0.0), prepared.sources, prepared.retrieval_s, guard=GATED,
+                      guard_reason=self.guard.gate_reason(prepared.sources))
 
     def answer(self, questions: list[str], max_new_tokens: int | None = None) -> list[Answer]:
         """Answers for a batch of questions (one generate call for a local model)."""
@@ -93,9 +118,11 @@ class Pipeline:
                 a.generation = a.generation or Generation(a.text, 0, 0, each, each)
             return answers
         prepared = [self.prepare(chat(q, None)) for q in questions]
+        todo = [p for p in prepared if not p.gated]
         g = self.recipe.generation
-        gens = self.generator.generate([p.messages for p in prepared], max_new_tokens or g.max_new_tokens,
-                                       g.temperature)
-        if len(gens) != len(prepared):
-            raise RuntimeError(f"the generator gave {len(gens)} answers to {len(prepared)} prompts")
-        return [Answer(gen.text, gen, p.sources, p.retrieval_s) for gen, p in zip(gens, prepared)]
+        gens = self.generator.generate([p.messages for p in todo], max_new_tokens or g.max_new_tokens,
+                                       g.temperature) if todo else []
+        if len(gens) != len(todo):
+            raise RuntimeError(f"the generator gave {len(gens)} answers to {len(todo)} prompts")
+        made = iter(gens)
+        return [self.gated(p) if p.gated else self.guarded(p, next(made)) for p in prepared]

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from adapt.data.suite import SPLIT_SEED, TRAIN_FRACTION
 from adapt.errors import UserError
-from adapt.rag import CHUNK_OVERLAP, CHUNK_SIZE, DEFAULT_EMBEDDER, DEFAULT_INDEX, MODE, TOP_K
+from adapt.rag import CHUNK_OVERLAP, CHUNK_SIZE, DEFAULT_EMBEDDER, DEFAULT_INDEX, MODE, SUPPORT_THRESHOLD, TOP_K
 from adapt.rag.filters import Filter, parse_all
 
 DEFAULT_ABSTAIN = "I don't know based on the provided information."
@@ -95,6 +95,20 @@ class CostSpec(_Strict):
     usd_per_1m_output: float | None = Field(None, ge=0, description="API price per 1M output tokens, USD")
 
 
+class GuardSpec(_Strict):
+    """Stops unsupported answers at answer time; `adapt calibrate` chooses its thresholds on a suite."""
+
+    min_score: float | None = Field(
+        None, ge=-1, le=1, description="retrieval gate: when the best passage's cosine similarity to the question "
+                                       "is below this, answer with the abstain phrase without calling the model; "
+                                       "null = no gate")
+    support: bool = Field(True, description="support check: an answer whose values and words the passages do "
+                                            "not hold becomes the abstain phrase")
+    support_threshold: float = Field(SUPPORT_THRESHOLD, ge=0, le=1,
+                                     description="share of the answer's own content words the passages must hold "
+                                                 "(every number, date and name must be there whatever this is)")
+
+
 class RagSpec(_Strict):
     """Retrieval: the index and how passages are picked from it."""
 
@@ -109,6 +123,7 @@ class RagSpec(_Strict):
     rerank: str | None = Field(None, description="cross-encoder model that reorders the retrieved passages")
     filter: list[str] = Field([], description="retrieve only from chunks that pass every filter: source=GLOB, "
                                               "type=pdf, tag=NAME, modified>=YYYY-MM-DD")
+    guard: GuardSpec | None = Field(None, description="retrieval gate and support check (rag+guard); null = none")
 
     @field_validator("filter")
     @classmethod
@@ -123,6 +138,9 @@ class RagSpec(_Strict):
     def _overlap(self) -> RagSpec:
         if self.chunk_overlap >= self.chunk_size:
             raise ValueError("chunk_overlap must be smaller than chunk_size")
+        if self.guard is not None and self.guard.min_score is not None and self.mode == "bm25":
+            raise ValueError("guard.min_score needs mode dense or hybrid: the gate reads the passages' cosine "
+                             "similarity to the question, which BM25 does not give")
         return self
 
 
@@ -226,6 +244,9 @@ class Recipe(_Strict):
             return self
         if problems:
             raise ValueError("; ".join(problems))
+        if rung.guarded and self.rag.guard is None:
+            raise ValueError(f"rung '{rung.name}' needs a rag.guard section (`guard: {{}}` takes the defaults; "
+                             "`adapt calibrate` chooses its thresholds)")
         return self
 
     @property

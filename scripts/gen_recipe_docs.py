@@ -122,7 +122,7 @@ def render() -> str:
            "`generation`, `cost` and `serve` every recipe has (with defaults).", "",
            "| rung | reads | default recipe | what it does |", "|---|---|---|---|"]
     for r in rungs.all_rungs():
-        reads = ", ".join(f"`{c.section}`" for c in r.components)
+        reads = ", ".join(f"`{s}`" for s in r.reads)
         out.append(f"| `{r.name}` | {reads} | {f'`{r.default_recipe}`' if r.default_recipe else '-'} | "
                    f"{r.description} |")
     sections: list[tuple[str, type[BaseModel]]] = []

@@ -46,7 +46,7 @@ def test_docs_list_every_field_and_rung():
     for m in _models(Recipe):
         for name in m.model_fields:
             assert f"| `{name}` |" in text
-    for rung in ("baseline", "prompt", "rag", "lora", "qlora", "rag+lora", "rag+qlora"):
+    for rung in ("baseline", "prompt", "rag", "rag+guard", "lora", "qlora", "rag+lora", "rag+qlora"):
         assert f"| `{rung}` |" in text
 
 

@@ -19,11 +19,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from adapt import rungs
 from adapt.artifacts import adapter_run, jsonl_text, read_jsonl, sha256_file, versions, write_json, write_text
 from adapt.data.suite import Item, load_suite, stratified_head
-from adapt.eval import LATENCY_ITEMS
 from adapt.errors import UserError
+from adapt.eval import LATENCY_ITEMS
 from adapt.eval.metrics import JUDGE_PROMPT, grade, judge_gold, parse_judge, retrieval_hit
 from adapt.eval.records import ItemRecord, Timing
+from adapt.eval.registry import ABSTAINED
 from adapt.eval.summary import summarize
+from adapt.rag import support
+from adapt.rag.guard import best_similarity
 from adapt.recipe import Recipe
 
 WARM_UP = "What is this collection of documents about?"
@@ -103,7 +106,7 @@ def evaluate(recipes: list[Recipe], items: list[Item], out: str | Path, index: s
                 wall = time.perf_counter() - t0
                 new = [_record(recipe, item, ans, wall / len(batch)) for item, ans in zip(batch, answers)]
                 if judge_gen is not None:
-                    _apply_judge(judge_gen, batch, new)
+                    _apply_judge(judge_gen, batch, new, answers)
                 _append(f, new)
                 records += new
                 bar.advance(task, len(batch))
@@ -197,9 +200,10 @@ def _rewrite(path: Path, rows: list[ItemRecord] | list[Timing]) -> None:
 
 def _record(recipe: Recipe, item: Item, ans: Any, wall_s: float) -> ItemRecord:
     g = ans.generation
-    graded = grade(ans.text, item.answers, item.question, recipe.generation.abstain_phrase)
+    abstain = recipe.generation.abstain_phrase
+    graded = grade(ans.text, item.answers, item.question, abstain)
     retrieves = rungs.get(recipe.rung).retrieves
-    return ItemRecord(
+    rec = ItemRecord(
         recipe=recipe.name, rung=recipe.rung, id=item.id, question=item.question,
         gold=item.answers, answer=ans.text, grade=graded.label, reason=graded.reason,
         em=graded.em, f1=graded.f1, input_tokens=g.input_tokens, output_tokens=g.output_tokens,
@@ -208,7 +212,20 @@ def _record(recipe: Recipe, item: Item, ans: Any, wall_s: float) -> ItemRecord:
         citations=[s.citation() for s in ans.sources],
         gold_source=item.source, ranked=retrieves,
         retrieval_rank=retrieval_hit(ans.sources, item.source, item.context) if retrieves else None,
+        raw_answer=ans.raw_text, guard=ans.guard,
     )
+    if retrieves:
+        passages = [s.text for s in ans.sources]
+        rec.similarity = best_similarity(ans.sources)
+        found = support.check(ans.text, passages, item.question, abstain) if graded.label != ABSTAINED else None
+        if found is not None:
+            rec.supported, rec.support_reason = found.holds(), found.reason()
+            rec.citations_supported = support.citations_hold(ans.text, passages, item.question, abstain)
+        if ans.guard_reason is not None:  # what the guard stopped: its reason, not the abstain phrase's
+            rec.support_reason = ans.guard_reason
+        if rec.supported is False or ans.guard in ("gated", "unsupported"):
+            rec.passages = passages
+    return rec
 
 
 def _judge_generator(judge: Recipe) -> Any:
@@ -219,9 +236,10 @@ def _judge_generator(judge: Recipe) -> Any:
     return make_generator(judge.model, judge.generation.batch_size)
 
 
-def _apply_judge(gen: Any, batch: list[Item], records: list[ItemRecord]) -> None:
+def _apply_judge(gen: Any, batch: list[Item], records: list[ItemRecord], answers: list[Any]) -> None:
     """The judge's label becomes the grade; the lexical one stays beside it, so agreement is measurable.
-    An unreadable verdict keeps the lexical grade."""
+    An unreadable verdict keeps the lexical grade. Where the lexical check judged an answer's support,
+    the judge's support verdict replaces it too (the lexical reason stays, marked as such)."""
     from adapt.backends import chat
 
     prompts = [chat(JUDGE_PROMPT.format(question=i.question, gold=judge_gold(i.answers), answer=r.answer), None)
@@ -232,3 +250,17 @@ def _apply_judge(gen: Any, batch: list[Item], records: list[ItemRecord]) -> None
         if label is not None:
             rec.lexical_grade = rec.grade
             rec.grade = label
+    checked = [(i, r, a) for i, r, a in zip(batch, records, answers) if r.supported is not None]
+    if not checked:
+        return
+    prompts = [chat(support.SUPPORT_PROMPT.format(
+        passages="\n\n".join(f"[{n}] {h.text}" for n, h in enumerate(a.sources, 1)), question=i.question,
+        answer=r.answer), None) for i, r, a in checked]
+    for (_, rec, ans), gen_out in zip(checked, gen.generate(prompts, 8, 0.0)):
+        verdict = support.parse_support(gen_out.text)
+        rec.support_judge_raw = gen_out.text
+        if verdict is not None and verdict != rec.supported:
+            rec.support_reason = f"the judge says {'supported' if verdict else 'unsupported'} (lexical check: " \
+                                 f"{rec.support_reason})"
+            rec.supported = verdict
+            rec.passages = [h.text for h in ans.sources] if not verdict else rec.passages

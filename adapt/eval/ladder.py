@@ -7,6 +7,7 @@ estimate of the suite size that would decide it.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from adapt.errors import UserError
 from adapt.eval import registry, stats
 from adapt.eval.report import what_decides
 from adapt.eval.records import SummaryRow, rows_of
-from adapt.recipe import Recipe, load_recipe
+from adapt.recipe import GuardSpec, Recipe, load_recipe
 
 FEW_ITEMS = 100
 _COND = re.compile(r"^\s*([\w@]+)\s*(>=|<=|>|<)\s*([0-9.eE+-]+)\s*$")
@@ -158,6 +159,7 @@ def run_ladder(suite: str, docs: str, rung_names: list[str], bar: str, out: str 
                progress: bool = True, latency_items: int | None = None) -> dict[str, Any]:
     from adapt.artifacts import adapter_run, write_json
     from adapt.eval import LATENCY_ITEMS
+    from adapt.eval.calibrate import calibrate
     from adapt.eval.harness import check_counts, evaluate, read_records, read_timings
     from adapt.eval.report import write_reports
 
@@ -173,7 +175,8 @@ def run_ladder(suite: str, docs: str, rung_names: list[str], bar: str, out: str 
             (out / name).unlink(missing_ok=True)
     # Each artifact is built once and shared: one index for every rung that reads one, one adapter
     # per distinct model + training setup (lora and rag+lora train the same one).
-    unbuildable = {a.name for r in recipes for a in rungs.get(r.rung).artifacts} - {rungs.INDEX.name, rungs.ADAPTER.name}
+    unbuildable = {a.name for r in recipes for a in rungs.get(r.rung).artifacts} - {
+        rungs.INDEX.name, rungs.ADAPTER.name, rungs.CALIBRATION.name}
     if unbuildable:
         raise UserError(f"the ladder cannot build {', '.join(sorted(unbuildable))}: build it first and run `adapt eval`")
     index = out / "index"
@@ -184,33 +187,46 @@ def run_ladder(suite: str, docs: str, rung_names: list[str], bar: str, out: str 
         for r in readers:
             one_off[r.name] = seconds
     tuned = [r for r in recipes if rungs.ADAPTER in rungs.get(r.rung).artifacts]
+    calibrated = [r for r in recipes if rungs.CALIBRATION in rungs.get(r.rung).artifacts]
     eval_items = items
-    if tuned:
-        src = tuned[0].train.from_suite
+    if tuned or calibrated:  # adapters train, guards calibrate, on one half; every rung is evaluated on the other
+        src = tuned[0].train.from_suite if tuned else None
         train_items, eval_items = split_items(items, src.train_fraction if src else TRAIN_FRACTION,
                                               src.seed if src else SPLIT_SEED)
         write_suite(train_items, out / "train-suite.jsonl")
         write_suite(eval_items, out / "eval-suite.jsonl")
-        runs: dict[str, tuple[Path, float]] = {}  # one training run serves lora and rag+lora alike
-        for i, r in enumerate(recipes):
-            if r not in tuned:
-                continue
-            key = f"{r.adapter_bits}" + r.model.model_dump_json() + r.train.model_dump_json(exclude={"output_dir"})
-            if key not in runs:
-                run_dir = out / "runs" / r.name
-                if resume and (run_dir / "run.json").is_file() and (run_dir / "adapter").is_dir():
-                    seconds = adapter_run(run_dir / "adapter")["metrics"]["train_seconds"]
-                else:
-                    # --resume continues a training run a kill cut short; a fresh or --overwrite ladder
-                    # run trains again over what an earlier ladder run left in its own folder
-                    cont = resume and any((run_dir / "checkpoints").glob("checkpoint-*/trainer_state.json"))
-                    seconds = rungs.ADAPTER.build(r, output=run_dir, train_suite=out / "train-suite.jsonl",
-                                                  index=index, max_steps=max_steps, resume=cont, overwrite=not cont,
-                                                  progress=progress)
-                runs[key] = (run_dir, seconds)
-            run_dir, train_s = runs[key]
-            one_off[r.name] = one_off.get(r.name, 0.0) + train_s
-            recipes[i] = r.model_copy(update={"model": r.model.model_copy(update={"adapter": str(run_dir / "adapter")})})
+    runs: dict[str, tuple[Path, float]] = {}  # one training run serves lora and rag+lora alike
+    for i, r in enumerate(recipes):
+        if r not in tuned:
+            continue
+        key = f"{r.adapter_bits}" + r.model.model_dump_json() + r.train.model_dump_json(exclude={"output_dir"})
+        if key not in runs:
+            run_dir = out / "runs" / r.name
+            if resume and (run_dir / "run.json").is_file() and (run_dir / "adapter").is_dir():
+                seconds = adapter_run(run_dir / "adapter")["metrics"]["train_seconds"]
+            else:
+                # --resume continues a training run a kill cut short; a fresh or --overwrite ladder
+                # run trains again over what an earlier ladder run left in its own folder
+                cont = resume and any((run_dir / "checkpoints").glob("checkpoint-*/trainer_state.json"))
+                seconds = rungs.ADAPTER.build(r, output=run_dir, train_suite=out / "train-suite.jsonl",
+                                              index=index, max_steps=max_steps, resume=cont, overwrite=not cont,
+                                              progress=progress)
+            runs[key] = (run_dir, seconds)
+        run_dir, train_s = runs[key]
+        one_off[r.name] = one_off.get(r.name, 0.0) + train_s
+        recipes[i] = r.model_copy(update={"model": r.model.model_copy(update={"adapter": str(run_dir / "adapter")})})
+    calibrations: dict[str, dict[str, Any]] = {}  # what the report shows of each guard's calibration
+    for i, r in enumerate(recipes):
+        if r not in calibrated:
+            continue
+        cal_dir = out / "calibration" / r.name
+        if not (resume and (cal_dir / "calibration.json").is_file()):
+            calibrate(r, load_suite(out / "train-suite.jsonl"), cal_dir, index=str(index), progress=progress,
+                      suite_name="train-suite.jsonl", overwrite=True)
+        cal = json.loads((cal_dir / "calibration.json").read_text())
+        calibrations[r.name] = {k: cal[k] for k in ("n", "objective", "guard", "before", "after", "curve")}
+        one_off[r.name] = one_off.get(r.name, 0.0) + cal["seconds"]
+        recipes[i] = r.model_copy(update={"rag": r.rag.model_copy(update={"guard": GuardSpec(**cal["guard"])})})
     if limit:
         eval_items = stratified_head(eval_items, limit)
     summary = evaluate(recipes, eval_items, out, index=str(index), resume=True, suite_name=Path(suite).name,
@@ -219,6 +235,8 @@ def run_ladder(suite: str, docs: str, rung_names: list[str], bar: str, out: str 
     verdict = recommend(rows_of(summary), bar)
     verdict["eval_items"] = len(eval_items)
     summary["ladder"] = verdict
+    if calibrations:
+        summary["calibrations"] = calibrations
     write_json(out / "summary.json", summary)
     write_reports(out, summary, read_records(out / "items.jsonl"), read_timings(out / "timings.jsonl"),
                   ladder=verdict)

@@ -19,6 +19,9 @@ from adapt.eval.registry import Interval
 _RUN_ONLY = ("input_tokens", "output_tokens", "usage_estimated", "wall_ms")
 # the judge's fields: absent when no judge ran (judge_raw) or its reply could not be read (lexical_grade)
 _JUDGE = ("judge_raw", "lexical_grade")
+# grounding: written for rungs that retrieve (what the passages support, what the guard stopped)
+_GROUNDING = ("similarity", "supported", "support_reason", "citations_supported", "support_judge_raw", "passages",
+              "raw_answer", "guard")
 
 
 @dataclass(kw_only=True)
@@ -47,12 +50,21 @@ class ItemRecord:
     retrieval_rank: int | None = None
     judge_raw: str | None = None      # the judge's reply
     lexical_grade: str | None = None  # the lexical grader's label, kept beside the judge's
+    similarity: float | None = None   # the best passage's cosine similarity to the question
+    # whether the passages support the answer (None: it abstained, or nothing was retrieved), and why
+    supported: bool | None = None
+    support_reason: str | None = None
+    citations_supported: bool | None = None  # the [n]-cited passages alone support it; None: no markers
+    support_judge_raw: str | None = None     # the --judge model's support verdict, when one ran
+    passages: list[str] | None = None  # the passages' text, kept where the report shows them: unsupported or guarded
+    raw_answer: str | None = None      # what the model said before the guard replaced it
+    guard: str | None = None           # "passed" | "gated" | "unsupported"; None: no guard
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         if not d.pop("ranked"):
             del d["retrieval_rank"]
-        for key in (*_RUN_ONLY, *_JUDGE):
+        for key in (*_RUN_ONLY, *_JUDGE, *_GROUNDING):
             if d[key] is None:
                 del d[key]
         return d

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from adapt.eval import stats
+from adapt.rag import SUPPORT_THRESHOLD
 
 if TYPE_CHECKING:  # records.py reads METRICS to (de)serialize rows, so the import goes this way only
     from adapt.eval.records import ItemRecord, SummaryRow, Timing
@@ -149,6 +150,22 @@ def _judge_agreement(e: Evidence) -> Estimate:
     return _rate(lambda r: r.lexical_grade == r.grade, lambda _: judged)(e)
 
 
+def _checked(e: Evidence) -> list[ItemRecord]:
+    return [r for r in e.records if r.supported is not None]
+
+
+def _cited(e: Evidence) -> list[ItemRecord]:
+    return [r for r in e.records if r.citations_supported is not None]
+
+
+def _guarded(verdict: str) -> Callable[[Evidence], Estimate]:
+    def est(e: Evidence) -> Estimate:
+        if not any(r.guard for r in e.records):  # no guard: nothing to count
+            return Estimate(None)
+        return Estimate(sum(r.guard == verdict for r in e.records))
+    return est
+
+
 def _is(label: str) -> Callable[[ItemRecord], bool]:
     return lambda r: r.grade == label
 
@@ -210,6 +227,20 @@ METRICS: list[Metric] = [
            "items whose gold source is among the k retrieved chunks (items that name a source)", _hit,
            bar="hit_at_k"),
     Metric("retrieval.mrr", "MRR", "score", "higher", "mean reciprocal rank of the gold source", _mrr),
+    Metric("faithfulness.supported_rate", "supported", "rate", "higher",
+           "answers the retrieved passages support, among those that do not abstain (rungs that retrieve): every "
+           f"number, date and name the answer states is in the passages, and {SUPPORT_THRESHOLD:.0%} of its other "
+           "content words; words it repeats from the question count for nothing. With --judge, the judge model's "
+           "verdict", _rate(lambda r: bool(r.supported), _checked), bar="supported_rate", terminal=True),
+    Metric("faithfulness.citation_accuracy", "citations hold", "rate", "higher",
+           "answers with [n] markers whose cited passages alone support them, by the same check",
+           _rate(lambda r: bool(r.citations_supported), _cited), bar="citation_accuracy"),
+    Metric("guard.gated", "gated", "count", None,
+           "questions the guard's retrieval gate answered with the abstain phrase, without calling the model",
+           _guarded("gated")),
+    Metric("guard.unsupported", "stopped", "count", None,
+           "answers the guard's support check replaced with the abstain phrase (items.jsonl keeps raw_answer)",
+           _guarded("unsupported")),
     Metric("cost.usd_per_1k_queries", "$/1k queries", "usd", "lower",
            "API: tokens x prices (usage the API did not report is estimated with a tokenizer and flagged); "
            "local or served model: machine seconds per item at the batch size x cost.usd_per_hour",

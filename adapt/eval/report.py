@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,42 @@ def write_reports(out: Path, summary: dict[str, Any], records: list[ItemRecord],
     write_text(out / "report.html", _html(summary, records, timings, head, rows, chead, crows, ladder, be))
 
 
+def _svg(fig: Any) -> str:
+    """A matplotlib figure as inline SVG without timestamps, so that a report is reproducible."""
+    import matplotlib.pyplot as plt
+
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight",
+                metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg"):]
+
+
+def calibration_plot(curve: list[dict[str, Any]], chosen: float | None) -> str:
+    """What each retrieval-gate threshold gives on the calibration items (calibrate.Outcome as dicts),
+    the chosen one marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    points = sorted((o for o in curve if o["min_score"] is not None), key=lambda o: o["min_score"])
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    xs = [o["min_score"] for o in points]
+    for label, color in (("correct", "#2e7d32"), ("hallucinated", "#c62828"), ("abstained", "#777")):
+        ax.plot(xs, [o[label] for o in points], label=label, color=color)
+    if chosen is not None:
+        ax.axvline(chosen, color="#333", linestyle="--", linewidth=1, label="chosen min_score")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: registry.fmt_value("rate", v)))
+    ax.set_xlabel("min_score (best passage's cosine similarity)")
+    ax.set_ylabel("share of calibration items")
+    ax.set_title("Retrieval gate")
+    ax.legend(fontsize=7)
+    return _svg(fig)
+
+
 def _plots(rows: list[SummaryRow], timings: list[Timing]) -> list[str]:
     import matplotlib
 
@@ -115,14 +152,7 @@ def _plots(rows: list[SummaryRow], timings: list[Timing]) -> list[str]:
     names = [r.recipe for r in rows]
     correct, cost = registry.CORRECT_RATE, registry.PRICE
     svgs = []
-
-    def svg(fig: Any) -> str:
-        buf = io.StringIO()
-        fig.savefig(buf, format="svg", bbox_inches="tight",
-                    metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
-        plt.close(fig)
-        text = buf.getvalue()
-        return text[text.index("<svg"):]
+    svg = _svg
 
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     for r in rows:
@@ -184,6 +214,44 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
         "<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows) + "</table>"
 
 
+def _calibrations(calibrations: dict[str, dict[str, Any]]) -> str:
+    """How the ladder chose each guard, on its training half."""
+    e = html.escape
+    parts = []
+    for name, cal in calibrations.items():
+        before, after = cal["before"], cal["after"]
+        change = ", ".join(f"{k} {before[k]:.0%} → {after[k]:.0%}" for k in ("correct", "hallucinated", "abstained"))
+        parts.append(f"<h3>{e(name)}</h3><p>Calibrated on {cal['n']} training items ({e(cal['objective'])}): "
+                     f"<code>{e(json.dumps(cal['guard']))}</code>. On those items: {change}.</p>"
+                     f"<div class='plots'><div>{calibration_plot(cal['curve'], after['min_score'])}</div></div>")
+    return "<h2>Guard calibration</h2>" + "".join(parts) if parts else ""
+
+
+def _grounding(records: list[ItemRecord]) -> str:
+    """Answers the passages do not support, and what a guard stopped, next to the passages they had."""
+    shown = [x for x in records if x.supported is False or x.guard in ("gated", "unsupported")]
+    if not shown:
+        return ""
+    e = html.escape
+    parts = ["<h2>Unsupported answers and what the guard stopped</h2><p>Each with the passages it was given. "
+             "<i>gated</i>: the best passage was too far from the question, so the model was not called; "
+             "<i>unsupported</i>: the support check replaced the answer with the abstain phrase.</p>"]
+    for name in dict.fromkeys(x.recipe for x in shown):
+        mine = [x for x in shown if x.recipe == name]
+        parts.append(f"<details><summary>{e(name)} ({len(mine)} answers)</summary><table><tr><th>id</th>"
+                     "<th>question</th><th>gold</th><th>answer</th><th>guard</th><th>why</th><th>passages</th></tr>")
+        for x in mine:
+            said = x.raw_answer if x.raw_answer is not None else x.answer
+            sim = f" (best similarity {x.similarity:.2f})" if x.similarity is not None else ""
+            passages = "".join(f"<p><b>[{n}] {e(c)}</b><br>{e(t)}</p>"
+                               for n, (c, t) in enumerate(zip(x.citations or x.sources, x.passages or []), 1))
+            parts.append(f"<tr><td>{e(x.id)}</td><td>{e(x.question)}</td><td>{e(' | '.join(x.gold) or '(unanswerable)')}"
+                         f"</td><td>{e(said)}</td><td>{e(x.guard or '-')}</td>"
+                         f"<td>{e((x.support_reason or '') + sim)}</td><td>{passages}</td></tr>")
+        parts.append("</table></details>")
+    return "".join(parts)
+
+
 def _html(summary: dict[str, Any], records: list[ItemRecord], timings: list[Timing], head: list[str],
           rows: list[list[str]], chead: list[str], crows: list[list[str]], ladder: dict[str, Any] | None,
           be: str) -> str:
@@ -215,6 +283,8 @@ def _html(summary: dict[str, Any], records: list[ItemRecord], timings: list[Timi
     parts.append(f"<h2>Grading</h2><p>{e(summary['grading'])}</p>")
     parts.append("<h2>Definitions</h2><ul>" + "".join(
         f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in summary["definitions"].items()) + "</ul>")
+    parts.append(_calibrations(summary.get("calibrations") or {}))
+    parts.append(_grounding(records))
     parts.append("<h2>Per item</h2>")
     for r in recipes:
         recs = [x for x in records if x.recipe == r.recipe]

@@ -63,15 +63,20 @@ class BuildReport:
 
 @dataclass
 class Hit(Chunk):
-    """A retrieved chunk: its fields, the score the last ranking stage gave it, and its rank (from 1)."""
+    """A retrieved chunk: its fields, the score the last ranking stage gave it, its rank (from 1), and
+    its cosine similarity to the question where the dense search scored it (what the guard's retrieval
+    gate reads: unlike a fused or BM25 score, it means the same for every question)."""
 
     score: float
     rank: int
+    similarity: float | None = None
 
     @classmethod
-    def of(cls, chunk: Chunk, score: float, rank: int) -> Hit:
-        """`chunk` scored and ranked; a Hit given here is re-ranked (its old score and rank are replaced)."""
-        return cls(**{**vars(chunk), "score": score, "rank": rank})
+    def of(cls, chunk: Chunk, score: float, rank: int, similarity: float | None = None) -> Hit:
+        """`chunk` scored and ranked; a Hit given here is re-ranked (its old score and rank are replaced,
+        its similarity kept unless one is given)."""
+        sim = similarity if similarity is not None else getattr(chunk, "similarity", None)
+        return cls(**{**vars(chunk), "score": score, "rank": rank, "similarity": sim})
 
     def brief(self) -> dict[str, Any]:
         """Where the passage is and how it scored, without its text: what `ask --json` and the server report."""
@@ -79,11 +84,13 @@ class Hit(Chunk):
                 "location": self.location, "score": self.score}
 
     def citation(self) -> str:
-        """`policy.pdf p. 12 › Warranty`, `benefits.docx › Meals`: what a reader needs to find the passage."""
+        """`policy.pdf p. 12 › Warranty`, `benefits.docx › Meals`, `allowances.xlsx › Japan`: what a
+        reader needs to find the passage."""
         path = self.heading.split(" > ") if self.heading else []
-        if self.location:  # the top-level heading is the page, slide or sheet itself
+        numbered = self.location and not self.location.startswith("sheet ")  # a sheet's heading is its name
+        if numbered:  # the top-level heading is the page or slide itself
             path = path[1:]
-        where = f"{self.source} {self.location}" if self.location else self.source
+        where = f"{self.source} {self.location}" if numbered else self.source
         return " › ".join([where, *path])
 
 
@@ -376,7 +383,7 @@ def _read_chunks(path: Path) -> list[Chunk]:
 class _Subset:
     mask: np.ndarray  # per chunk: passes the filters
     ids: np.ndarray  # the chunks that pass, int64
-    exact: Any  # a flat index over just those (HNSW indexes, small subsets), else None
+    exact: Any  # a flat index over just those (HNSW indexes: small subsets, or once a search came back short)
 
 
 class Index:
@@ -434,7 +441,10 @@ class Index:
         key = tuple(filters)
         if key not in self._subsets:
             passes: dict[str, bool] = {}  # metadata is per file: test each file once
-            mask = np.array([passes.setdefault(c.file, all(f.test(c) for f in key)) for c in self.chunks], bool)
+            for c in self.chunks:
+                if c.file not in passes:
+                    passes[c.file] = all(f.test(c) for f in key)
+            mask = np.array([passes[c.file] for c in self.chunks], bool)
             ids = np.flatnonzero(mask).astype(np.int64)
             exact = None
             if not self.flat and len(ids) <= HNSW_THRESHOLD:
@@ -443,6 +453,16 @@ class Index:
                 exact = _faiss_index(self.faiss_cpu.reconstruct_batch(ids), "flat") if len(ids) else None
             self._subsets[key] = _Subset(mask, ids, exact)
         return self._subsets[key]
+
+    def require(self, filters: Sequence[Filter], field: str | None = None) -> _Subset:
+        """The subset, or a UserError when no chunk passes: most likely a misspelt tag or path, and
+        retrieving nothing would let a model answer every question from no passage at all. `field`: the
+        recipe field the filters came from (else they are --filter options)."""
+        subset = self.subset(filters)
+        if filters and not len(subset.ids):
+            msg = f"no chunk of the index passes {' and '.join(map(str, filters))}"
+            raise UserError(f"{field}: {msg}" if field else msg, param=None if field else "filter")
+        return subset
 
     def dense(self, query: str, n: int, subset: _Subset | None = None) -> list[tuple[int, float]]:
         q = self.embedder.encode_query(query)
@@ -460,6 +480,11 @@ class Index:
             params = (faiss.SearchParameters(sel=selector) if self.flat
                       else faiss.SearchParametersHNSW(sel=selector, efSearch=max(64, n)))
             scores, ids = self.faiss_cpu.search(q, min(n, len(subset.ids)), params=params)
+            if (ids[0] >= 0).sum() < min(n, len(subset.ids)):
+                # HNSW walks its graph and drops what fails the selector: when the passing chunks lie away
+                # from the question it comes back short. Search them exactly instead, from now on.
+                subset.exact = _faiss_index(self.faiss_cpu.reconstruct_batch(subset.ids), "flat")
+                return self.dense(query, n, subset)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
     def lexical(self, query: str, n: int, subset: _Subset | None = None) -> list[tuple[int, float]]:
@@ -476,20 +501,25 @@ class Index:
         """The top-k chunks, best first; hybrid = reciprocal-rank fusion. With `filters`, only chunks
         that pass them all, in every retriever before fusion."""
         subset = self.subset(filters) if filters else None
+        similarity: dict[int, float] = {}
         if mode == "dense":
             hits = self.dense(query, k, subset)
+            similarity = dict(hits)
         elif mode == "bm25":
             hits = self.lexical(query, k, subset)
         elif mode == "hybrid":
             n = max(4 * k, 20)
+            dense = self.dense(query, n, subset)
+            similarity = dict(dense)
             fused: dict[int, float] = {}
-            for ranked in (self.dense(query, n, subset), self.lexical(query, n, subset)):
+            for ranked in (dense, self.lexical(query, n, subset)):
                 for rank, (i, _) in enumerate(ranked):
                     fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank + 1)
             hits = sorted(fused.items(), key=lambda x: -x[1])[:k]
         else:
             raise UserError(f"unknown retrieval mode '{mode}' (dense, bm25 or hybrid)")
-        return [Hit.of(self.chunks[i], round(s, 6), r + 1) for r, (i, s) in enumerate(hits)]
+        return [Hit.of(self.chunks[i], round(s, 6), r + 1,
+                       round(similarity[i], 6) if i in similarity else None) for r, (i, s) in enumerate(hits)]
 
 
 class Reranker:

@@ -55,18 +55,25 @@ def _train_seconds(recipe: Recipe, index: str | None) -> float:
     return adapter_run(recipe.adapter_dir).get("metrics", {}).get("train_seconds", 0.0)
 
 
+def _calibration_seconds(recipe: Recipe, index: str | None) -> float:
+    return 0.0  # a recipe's own thresholds cost nothing to use; the ladder adds what its calibration took
+
+
 @dataclass(frozen=True)
 class Artifact:
     """Something a rung needs built before it answers. Its build time, recorded in the artifact, is
     the rung's one-off cost."""
 
     name: str
-    build: Callable[..., float]            # (recipe, ...) -> seconds it took
+    # (recipe, ...) -> seconds it took; None: built by what evaluates (a calibration grades answers,
+    # and rungs never reach for the grader)
+    build: Callable[..., float] | None
     seconds: Callable[[Recipe, str | None], float]  # (recipe, index folder) -> what building it took
 
 
 INDEX = Artifact("index", _build_index, _index_seconds)        # `adapt rag build`
 ADAPTER = Artifact("adapter", _train_adapter, _train_seconds)  # `adapt finetune`
+CALIBRATION = Artifact("calibration", None, _calibration_seconds)  # `adapt calibrate`; the ladder runs it
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,15 @@ class IndexText(Component):
 
 
 @dataclass(frozen=True)
+class Guard(Component):
+    """The guard (rag.guard) stops unsupported answers; its thresholds are calibrated on a suite."""
+
+    section: str = "rag"
+    what: str = "the guard that stops unsupported answers (rag.guard)"
+    artifact: Artifact | None = CALIBRATION
+
+
+@dataclass(frozen=True)
 class Model(Component):
     section: str = "model"
     what: str = "the model that writes the answer"
@@ -118,6 +134,9 @@ class Answer:
     generation: Generation | None = None
     sources: list[Hit] = field(default_factory=list)
     retrieval_s: float = 0.0
+    raw_text: str | None = None  # what the model said, where the guard replaced it with the abstain phrase
+    guard: str | None = None     # "passed" | "gated" | "unsupported" under a recipe's rag.guard; else None
+    guard_reason: str | None = None  # why the guard stopped it
 
 
 # (recipe, index folder or None) -> an object with answer(questions, max_new_tokens) -> list[Answer]
@@ -143,6 +162,11 @@ class Rung:
         return frozenset(c.section for c in self.components)
 
     @property
+    def reads(self) -> list[str]:
+        """The sections it reads, each once, in the order of its components."""
+        return list(dict.fromkeys(c.section for c in self.components))
+
+    @property
     def artifacts(self) -> list[Artifact]:
         """What must be built before this rung answers, in build order."""
         return list(dict.fromkeys(c.artifact for c in self.components if c.artifact is not None))
@@ -158,6 +182,10 @@ class Rung:
     @property
     def reads_index(self) -> bool:
         return INDEX in self.artifacts
+
+    @property
+    def guarded(self) -> bool:
+        return self.component(Guard) is not None
 
     @property
     def generates(self) -> bool:

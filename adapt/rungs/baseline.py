@@ -16,7 +16,8 @@ class SentenceAnswerer:
         index = Index.load(index_dir or recipe.rag.index, expect_embedder=recipe.rag.embedder, need_embedder=False)
         # the recipe's filters hold for the baseline too: it answers from the same part of the corpus
         filters = recipe.rag.filters()
-        chunks = index.chunks if not filters else [c for c, ok in zip(index.chunks, index.subset(filters).mask) if ok]
+        chunks = index.chunks if not filters else [c for c, ok in zip(index.chunks, index.require(
+            filters, "rag.filter").mask) if ok]
         self.picker = SentenceBaseline(chunks)
 
     def answer(self, questions: list[str], max_new_tokens: int | None = None) -> list[Any]:

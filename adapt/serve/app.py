@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, AsyncIterator, Callable
 from urllib.parse import urlsplit
 
@@ -34,7 +34,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from adapt.backends import Generation, Generator
 from adapt.errors import UserError
-from adapt.pipeline import Pipeline
+from adapt.pipeline import Pipeline, Prepared
 from adapt.recipe import Recipe, ServeSpec
 
 DISCONNECT_POLL_S = 0.1  # how often a waiting request checks whether its client hung up
@@ -472,32 +472,53 @@ def create_app(recipe: Recipe, pipeline: Pipeline | None = None, api_key: str | 
         sources = [h.brief() for h in prepared.sources] if pipe.retriever is not None else None
         max_tokens = _fit(msgs, max_tokens, "messages")
         rid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        # extra fields (OpenAI clients ignore them): the passages, and what the recipe's guard did
+        extra = {"sources": sources} if sources is not None else {}
         if stream:
             options = body.get("stream_options") or {}
             if not isinstance(options, dict) or not isinstance(options.get("include_usage", False), bool):
                 raise BadRequest("stream_options must be an object whose include_usage is true or false",
                                  param="stream_options")
+            usage = bool(options.get("include_usage"))
+            if prepared.gated:  # the abstain phrase, at once: no model call, no queue slot
+                q: asyncio.Queue = asyncio.Queue()
+                gated = pipe.gated(prepared)
+                q.put_nowait(gated.text)
+                q.put_nowait(gated.generation)
+                return StreamingResponse(_events(rid, q, threading.Event(), max_tokens, stops,
+                                                 {**extra, "guard": gated.guard}, usage, None),
+                                         media_type="text/event-stream")
+            held = pipe.guard is not None and pipe.guard.spec.support
+            if pipe.guard is not None and not held:  # a gate-only guard: past the gate, the answer stands
+                extra["guard"] = "passed"
             # everything that can fail is checked above: from admit() on, only _stream gives the slot back
             batcher.admit()  # refuse before the stream's headers go out
-            return StreamingResponse(_stream(rid, msgs, max_tokens, temp, stops, sources,
-                                             bool(options.get("include_usage"))),
+            return StreamingResponse(_stream(rid, msgs, max_tokens, temp, stops, extra, usage,
+                                             prepared if held else None),
                                      media_type="text/event-stream")
-        g = await batcher.submit(msgs, max_tokens, temp, request)
-        text, reason = _finish(g, g.text, max_tokens, stops)
+        if prepared.gated:
+            ans = pipe.gated(prepared)
+            g, text, reason = ans.generation, ans.text, "stop"
+        else:
+            g = await batcher.submit(msgs, max_tokens, temp, request)
+            text, reason = _finish(g, g.text, max_tokens, stops)
+            ans = pipe.guarded(prepared, replace(g, text=text))
+            text = ans.text
+        if ans.guard is not None:
+            extra["guard"] = ans.guard
         out = {"id": rid, "object": "chat.completion", "created": int(time.time()), "model": recipe.name,
                "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                             "finish_reason": reason}],
-               "usage": _usage(g)}
-        if sources is not None:
-            out["sources"] = sources  # an extra field: OpenAI clients ignore it
+               "usage": _usage(g), **extra}
         return JSONResponse(out)
 
-    def _stream(rid: str, msgs: list, max_tokens: int, temp: float, stops: list[str], sources: list | None,
-                usage: bool) -> AsyncIterator[str]:
+    def _stream(rid: str, msgs: list, max_tokens: int, temp: float, stops: list[str], extra: dict,
+                usage: bool, held: Prepared | None) -> AsyncIterator[str]:
         """Tokens as they are generated (one request per generate call: streams skip the batcher).
 
         The generation starts now, while the request is admitted, and gives its queue slot back when
-        the model thread is done with it, whether or not the response is ever read."""
+        the model thread is done with it, whether or not the response is ever read. `held`: the guard
+        checks the whole answer before any of it goes out, so it is sent in one piece at the end."""
         loop = asyncio.get_running_loop()
         q: asyncio.Queue = asyncio.Queue()
         cancelled = threading.Event()
@@ -515,10 +536,10 @@ def create_app(recipe: Recipe, pipeline: Pipeline | None = None, api_key: str | 
         except BaseException:
             batcher.release()
             raise
-        return _events(rid, q, cancelled, max_tokens, stops, sources, usage)
+        return _events(rid, q, cancelled, max_tokens, stops, extra, usage, held)
 
     async def _events(rid: str, q: asyncio.Queue, cancelled: threading.Event, max_tokens: int, stops: list[str],
-                      sources: list | None, usage: bool) -> AsyncIterator[str]:
+                      extra: dict, usage: bool, held: Prepared | None) -> AsyncIterator[str]:
         head = {"id": rid, "object": "chat.completion.chunk", "created": int(time.time()), "model": recipe.name}
 
         def piece(delta: dict, reason: str | None = None) -> dict:
@@ -528,6 +549,7 @@ def create_app(recipe: Recipe, pipeline: Pipeline | None = None, api_key: str | 
             return _sse(piece(delta))
 
         cut = _StopText(stops)
+        kept: list[str] = []  # the answer so far, while the guard holds it back
         try:
             yield chunk({"role": "assistant", "content": ""})
             while True:
@@ -538,20 +560,23 @@ def create_app(recipe: Recipe, pipeline: Pipeline | None = None, api_key: str | 
                     text = cut.feed(item)
                     if cut.hit:
                         cancelled.set()
-                    if text:
+                    if text and held is not None:
+                        kept.append(text)
+                    elif text:
                         yield chunk({"content": text})
                     continue
                 if isinstance(item, Exception):
                     yield _sse({"error": {"message": str(item), "type": "server_error", "param": None, "code": None}})
                     break
                 rest = cut.flush()
+                if held is not None:
+                    ans = pipe.guarded(held, replace(item, text="".join(kept) + rest))
+                    rest = ans.text
+                    extra = {**extra, "guard": ans.guard}
                 if rest:
                     yield chunk({"content": rest})
                 reason = "stop" if cut.hit or item.output_tokens < max_tokens else "length"
-                final = piece({}, reason)
-                if sources is not None:
-                    final["sources"] = sources
-                yield _sse(final)
+                yield _sse({**piece({}, reason), **extra})
                 if usage:
                     yield _sse({**head, "choices": [], "usage": _usage(item)})
                 break

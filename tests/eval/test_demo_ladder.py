@@ -39,7 +39,7 @@ def test_full_ladder_on_demo_suite(cli, tmp_path, monkeypatch):
     assert s["ladder"]["verdict"] == (
         f"No rung meets the bar with 95 % confidence. Inconclusive: {', '.join(named)}." if open_
         else "No rung meets the bar: every rung fails it with 95 % confidence.")
-    assert [r["rung"] for r in s["recipes"]] == ["baseline", "prompt", "rag", "lora", "rag+lora"]
+    assert [r["rung"] for r in s["recipes"]] == ["baseline", "prompt", "rag", "rag+guard", "lora", "rag+lora"]
     # the same rows do yield a recommendation under a bar they can decide: a price has no interval, so
     # each rung meets or fails usd_per_1k<=1 outright, and the cheapest that meets it is recommended
     typed = rows_of(s)
@@ -61,14 +61,21 @@ def test_full_ladder_on_demo_suite(cli, tmp_path, monkeypatch):
     assert rag["retrieval"]["hit_at_k"] is not None and rag["cost"]["one_off_usd"] > 0
     baseline = s["recipes"][0]
     assert baseline["one_off_s"] > 0  # the baseline reads the index, so it pays for building it
-    assert len({c["a"] + c["b"] for c in s["comparisons"]}) == 10  # every pair of the 5 rungs
+    assert len({c["a"] + c["b"] for c in s["comparisons"]}) == 15  # every pair of the 6 rungs
+    guarded = next(r for r in s["recipes"] if r["rung"] == "rag+guard")
+    assert set(guarded["faithfulness"]) == {"supported_rate", "citation_accuracy"} and guarded["guard"]["gated"] is not None
+    assert rag["faithfulness"]["supported_rate"] is not None and baseline["faithfulness"]["supported_rate"] is None
     lora = next(r for r in s["recipes"] if r["rung"] == "lora")
     assert lora["one_off_s"] > 0  # training time is a one-off cost
     train_ids = {json.loads(l)["id"] for l in (out / "train-suite.jsonl").read_text().splitlines()}
     evaluated = {json.loads(l)["id"] for l in (out / "items.jsonl").read_text().splitlines()}
     assert train_ids.isdisjoint(evaluated)  # items used for training are never evaluated
+    calibrated = {json.loads(l)["id"] for l in (out / "calibration" / "rag-guarded" / "observed.jsonl").read_text()
+                  .splitlines()}
+    assert calibrated == train_ids  # the guard is calibrated on the training half, never on what is evaluated
     html = (out / "report.html").read_text()
-    assert "Recommendation" in (out / "report.md").read_text() and html.count("<svg") == 3
+    assert "Recommendation" in (out / "report.md").read_text() and html.count("<svg") == 4  # and the gate's curve
+    assert "Guard calibration" in html
     assert "inconclusive" in html and "McNemar" in html
     code, _, err = cli("ladder", "--suite", "eval/demo/suite.jsonl", "--docs", "eval/demo/docs", "--out", out)
     assert code == 2 and "--overwrite" in err  # an earlier run is never deleted silently

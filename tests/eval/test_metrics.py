@@ -20,7 +20,8 @@ def test_retrieval_hit_by_source_and_paragraph():
     from adapt.rag.index import Hit
 
     def hit(rank: int, source: str, text: str) -> Hit:
-        return Hit(f"{source}#{rank}", source, source, "", "", text, 0, len(text), None, 1.0 / rank, rank)
+        return Hit(f"{source}#{rank}", source, source, "", "", text, 0, len(text), None, "md", "2026-01-01T00:00:00Z",
+                   [], 1.0 / rank, rank)
 
     hits = [hit(1, "a.md", "other paragraph entirely"), hit(2, "b.md", "gold paragraph here"),
             hit(3, "a.md", "the gold paragraph starts here and goes on")]

@@ -18,14 +18,14 @@ from adapt.eval.harness import evaluate
 from adapt.pipeline import Pipeline
 from adapt.recipe import parse_recipe
 from adapt.serve.app import create_app
-from adapt.rungs import Adapter, IndexText, Model, Retrieval
+from adapt.rungs import Adapter, Guard, IndexText, Model, Retrieval
 from tests.fakes import FakeGenerator
 from tests.serve.test_hardening import _stream_text, serve  # noqa: F401 - serve is a fixture
 from tests.tiny_corpus import ITEMS, SENTENCES, field, tiny_index  # noqa: F401 - tiny_index is a fixture
 
 ANSWER = "Employees get 27 days [1]."
 QUESTION = ITEMS[0].question  # answered by leave.md
-KNOWN = (Retrieval, IndexText, Model, Adapter)
+KNOWN = (Retrieval, IndexText, Model, Adapter, Guard)
 
 
 def kind(rung: rungs.Rung) -> str:
@@ -46,7 +46,8 @@ def recipe_for(rung: rungs.Rung, index, tmp_path):
     kind(rung)
     data = tmp_path / "train.jsonl"
     data.write_text(json.dumps({"prompt": QUESTION, "completion": "27 days"}) + "\n")
-    sections = {"rag": {"index": str(index), "k": 2},
+    # a guard with its defaults: the matrix's answer is supported by leave.md, so it passes the check
+    sections = {"rag": {"index": str(index), "k": 2, **({"guard": {}} if rung.guarded else {})},
                 "model": {"name": "fake-model", **({"adapter": str(tmp_path / "no-adapter")} if rung.adapter else {})},
                 "train": {"data": str(data)}}
     unknown = rung.sections - set(sections)
