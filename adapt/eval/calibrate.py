@@ -81,9 +81,8 @@ def observe(recipe: Recipe, items: list[Item], index: str | None = None, progres
             for item, ans in zip(batch, pipe.answer([i.question for i in batch])):
                 label = grade(ans.text, item.answers, item.question, abstain).label
                 found = support.check(ans.text, [h.text for h in ans.sources], item.question, abstain)
-                passes = None if found is None else (found.score if not found.empty and not found.missing_values
-                                                     else -1.0)
-                out.append(Observed(item.id, bool(item.answers), best_similarity(ans.sources), label, passes))
+                out.append(Observed(item.id, bool(item.answers), best_similarity(ans.sources), label,
+                                    None if found is None else found.ceiling))
             bar.advance(task, len(batch))
     return out
 

@@ -6,7 +6,10 @@ An answer is supported when every value it states (number, date, time, weekday, 
 in the passages, and at least `threshold` of its other content words do. What it repeats from the
 question counts for nothing either way: restating the question is no evidence, so an answer that
 adds nothing beyond the question's words (a bare "Yes") is unsupported, since nothing in it can be
-checked. An answer that declines makes no claim and is not checked.
+checked. But the answer rests on the question's premises: a value the question states (a name, a
+year, a number) that no passage holds leaves the answer unsupported too, which catches the false
+premise of "Who founded it in 1999?" where the passages say 2016. An answer that declines makes no
+claim and is not checked.
 
 `--judge` replaces this with a model's verdict (SUPPORT_PROMPT).
 """
@@ -51,11 +54,19 @@ class Support:
     missing_values: tuple[str, ...]  # numbers, dates and names the passages lack, as the answer wrote them
     missing_words: tuple[str, ...]
     empty: bool = False             # nothing beyond the question's words to check
+    missing_premises: tuple[str, ...] = ()  # values the question states that no passage holds
+
+    @property
+    def ceiling(self) -> float:
+        """The highest threshold it passes: its word share, or -1 when a value, a premise or any claim is missing."""
+        return -1.0 if self.empty or self.missing_values or self.missing_premises else self.score
 
     def holds(self, threshold: float = SUPPORT_THRESHOLD) -> bool:
-        return not self.empty and not self.missing_values and self.score >= threshold
+        return self.ceiling >= threshold
 
     def reason(self, threshold: float = SUPPORT_THRESHOLD) -> str:
+        if self.missing_premises:
+            return "the passages do not hold the question's " + ", ".join(f"'{v}'" for v in self.missing_premises)
         if self.empty:
             return "adds nothing to the question's own words, so nothing in the passages supports it"
         if self.missing_values:
@@ -97,9 +108,11 @@ def check(answer: str, passages: list[str], question: str = "", abstain_phrase: 
                 found += 1
             else:
                 missing_words.append(t.text)
+    premises = tuple(dict.fromkeys(v.text for v in q.values if not _held(v, values, words)))
     if total == 0:
-        return Support(0.0, (), (), empty=True)
-    return Support(round(found / total, 4), tuple(dict.fromkeys(missing_values)), tuple(dict.fromkeys(missing_words)))
+        return Support(0.0, (), (), empty=True, missing_premises=premises)
+    return Support(round(found / total, 4), tuple(dict.fromkeys(missing_values)), tuple(dict.fromkeys(missing_words)),
+                   missing_premises=premises)
 
 
 def _held(v: _Value, values: list[_Value], words: str) -> bool:

@@ -85,3 +85,10 @@ def test_a_zero_or_spaced_marker():
 @pytest.mark.parametrize("reply", ["It is not fully supported.", "The answer isn't supported.", "not supported"])
 def test_a_negated_support_verdict_is_unsupported(reply):
     assert parse_support(reply) is False
+
+
+def test_a_premise_of_the_question_the_passages_lack_leaves_the_answer_unsupported():
+    false = check("In 2016.", PASSAGES, "When did Bill Gates found Kestrel Labs?", ABSTAIN)
+    assert not false.holds(0.0) and false.missing_premises == ("Bill Gates",) and "'Bill Gates'" in false.reason()
+    assert check("In 2016.", PASSAGES, "When was Kestrel Labs founded?", ABSTAIN).holds()
+    assert not check("Ana Okafor.", PASSAGES, "Who founded Kestrel Labs in 1999?", ABSTAIN).holds(0.0)
