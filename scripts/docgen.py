@@ -185,6 +185,10 @@ def _pdf_page(page: Page) -> bytes:
 
 
 def write_pdf(path: str | Path, pages: Sequence[Page], title: str = "") -> None:
+    Path(path).write_bytes(pdf_bytes(pages, title))
+
+
+def pdf_bytes(pages: Sequence[Page], title: str = "") -> bytes:
     """A PDF with one US Letter page per `Page`, in the standard Helvetica fonts, with a correct xref
     table. Long lines are not wrapped: keep them under about 90 characters."""
     n = len(pages)
@@ -208,4 +212,4 @@ def write_pdf(path: str | Path, pages: Sequence[Page], title: str = "") -> None:
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R /Info 5 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-    Path(path).write_bytes(bytes(out))
+    return bytes(out)
