@@ -254,6 +254,10 @@ class Recipe(_Strict):
         """Where `adapt finetune` writes this recipe's adapter."""
         return Path(self.train.output_dir if self.train and self.train.output_dir else f"runs/{self.name}")
 
+    def with_guard(self, guard: GuardSpec | None) -> Recipe:
+        """This recipe answering under `guard` (None: unguarded); it must read an index."""
+        return self.model_copy(update={"rag": self.rag.model_copy(update={"guard": guard})})
+
     @property
     def adapter_bits(self) -> int | None:
         """4 when the rung trains its adapter on a 4-bit base model (QLoRA), else None."""

@@ -64,8 +64,7 @@ def main() -> None:
     ceiling = cal.before.hallucinated / 2
     at_target, reached = choose(cal.outcomes, ceiling)  # the same answers, replayed: no second model pass
     points = {"rag-guarded": cal.guard, "rag-guarded@target": guard_of(at_target, guarded)}
-    recipes = [local] + [guarded.model_copy(update={"name": name, "rag": guarded.rag.model_copy(update={"guard": g})})
-                         for name, g in points.items()]
+    recipes = [local] + [guarded.with_guard(g).model_copy(update={"name": name}) for name, g in points.items()]
     summary = evaluate(recipes, eval_items, tmp / "eval", index=index, resume=False, suite_name="squad2",
                        latency_items=0, notes=[f"guards calibrated on {len(cal_items)} other items"])
     rows = {r["recipe"]: r for r in summary["recipes"]}

@@ -68,7 +68,7 @@ def observe(recipe: Recipe, items: list[Item], index: str | None = None, progres
     """Answer every item without a guard, batched, and record what the guard would look at."""
     from adapt.pipeline import Pipeline
 
-    bare = recipe.model_copy(update={"rag": recipe.rag.model_copy(update={"guard": None})})
+    bare = recipe.with_guard(None)
     pipe = (pipeline_factory or (lambda r: Pipeline(r, index_dir=index)))(bare)
     abstain = recipe.generation.abstain_phrase
     out: list[Observed] = []
@@ -186,7 +186,7 @@ def calibrate(recipe: Recipe, items: list[Item], out: str | Path, index: str | N
     outcomes = [replay(obs, g, t) for g in (gate_candidates(obs) if gated_ok else [None]) for t in SUPPORT_GRID]
     best, reached = choose(outcomes, max_hallucination)
     spec = guard_of(best, recipe)
-    guarded = recipe.model_copy(update={"rag": recipe.rag.model_copy(update={"guard": spec})})
+    guarded = recipe.with_guard(spec)
     result = Calibration(
         recipe.name, suite_name, len(obs),
         f"most correct answers with hallucination <= {max_hallucination:g}" if max_hallucination is not None

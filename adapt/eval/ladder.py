@@ -226,7 +226,7 @@ def run_ladder(suite: str, docs: str, rung_names: list[str], bar: str, out: str 
         cal = json.loads((cal_dir / "calibration.json").read_text())
         calibrations[r.name] = {k: cal[k] for k in ("n", "objective", "guard", "before", "after", "curve")}
         one_off[r.name] = one_off.get(r.name, 0.0) + cal["seconds"]
-        recipes[i] = r.model_copy(update={"rag": r.rag.model_copy(update={"guard": GuardSpec(**cal["guard"])})})
+        recipes[i] = r.with_guard(GuardSpec(**cal["guard"]))
     if limit:
         eval_items = stratified_head(eval_items, limit)
     summary = evaluate(recipes, eval_items, out, index=str(index), resume=True, suite_name=Path(suite).name,
