@@ -23,6 +23,7 @@ from rich.table import Table
 
 from adapt.errors import UserError
 from adapt import rungs as ladder_rungs
+from adapt.data.synth import UNANSWERABLE
 from adapt.eval import DEFAULT_BAR, LATENCY_ITEMS
 from adapt.eval.registry import BY_BAR
 from adapt.rag import CHUNK_OVERLAP, CHUNK_SIZE, DEFAULT_EMBEDDER, DEFAULT_INDEX, MODE, TOP_K
@@ -223,6 +224,41 @@ def data_import_squad(
     console.print(f"wrote {n_docs} documents to {docs} and {n_items} items ({n_unans} unanswerable) to {suite}")
 
 
+@data_app.command("synth")
+def data_synth(
+    docs: Annotated[Path, typer.Argument(help="folder of documents (the formats `adapt rag build` reads)")],
+    out: Annotated[Path, typer.Option(help="folder to write: suite.jsonl, train.jsonl, docs/ (what to index) and "
+                                           "synth.json (counts per filter and file, generator, seed, input hashes)")],
+    generator: Annotated[str, typer.Option(help="recipe whose model writes the questions: local, prompt-api or a "
+                                                "served model")] = "prompt-local",
+    n: Annotated[int, typer.Option("--n", help="eval items to keep")] = 200,
+    unanswerable: Annotated[float, typer.Option(
+        help="share of the eval items (and training rows) that are unanswerable: asked of documents set aside "
+             "from docs/, and kept only when their answer occurs nowhere in docs/")] = UNANSWERABLE,
+    train: Annotated[int, typer.Option(help="training rows to write to train.jsonl (chat format), from chunks "
+                                            "no eval item comes from")] = 0,
+    seed: Annotated[int, typer.Option(help="seed of the set-aside documents, the chunk split and the sampling")] = 0,
+    overwrite: Annotated[bool, typer.Option(help="replace an earlier --out folder")] = False,
+) -> None:
+    """Make an eval suite (with unanswerable items) and a disjoint training set from documents alone.
+
+    A generator model writes a question and a short answer for chunks spread across the files; an item is
+    kept when its answer is a verbatim span of its chunk, the question does not contain the answer, and it
+    is no near-duplicate. Answerable items that do not retrieve their own chunk (top 5) are kept and marked
+    hard. Evaluate with `adapt eval RECIPE --suite OUT/suite.jsonl` on an index of OUT/docs."""
+    from adapt.data.synth import synthesize
+
+    res = synthesize(docs, out, _recipe(generator), n=n, unanswerable=unanswerable, train=train, seed=seed,
+                     overwrite=overwrite, warn=_warn)
+    st = res.stats
+    rejected = ", ".join(f"{k} {v}" for k, v in st["rejected"].items() if v) or "none"
+    console.print(f"kept {st['kept']} of {st['generated']} generated (rejected: {rejected})", highlight=False)
+    console.print(f"wrote {out}/suite.jsonl: {st['suite']['items']} items ({st['suite']['unanswerable']} "
+                  f"unanswerable, {st['suite']['hard']} hard)" + (f"; {out}/train.jsonl: {st['train']['rows']} rows"
+                                                                   if train else "")
+                  + f"; {out}/docs/ without the {len(st['set_aside'])} set-aside file(s)", highlight=False)
+
+
 @data_app.command("check")
 def data_check(
     file: Annotated[Path, typer.Argument(help="training data: JSONL, CSV or a datasets folder")],
@@ -333,8 +369,14 @@ def score(
 
 @app.command()
 def ladder(
-    suite: Annotated[Path, typer.Option(help="JSONL suite")],
     docs: Annotated[Path, typer.Option(help="documents folder the rungs that read an index are given")],
+    suite: Annotated[Optional[Path], typer.Option(help="JSONL suite (or --synth)")] = None,
+    synth: Annotated[Optional[int], typer.Option(
+        help="no suite yet: synthesise one of N items from --docs (`adapt data synth`, into OUT/synth), and as "
+             "many training rows from other chunks when a rung trains or calibrates; the rungs then index "
+             "OUT/synth/docs, which leaves out the documents the unanswerable items were asked of")] = None,
+    generator: Annotated[str, typer.Option(help="with --synth: the recipe whose model writes the questions")]
+        = "prompt-local",
     rungs: Annotated[str, typer.Option(help="comma-separated rungs (`adapt rungs` lists them); run cheapest first")]
         = ",".join(ladder_rungs.default_ladder()),
     bar: Annotated[str, typer.Option(help="what 'good enough' means; a rung meets it only when every 95 % interval "
@@ -355,9 +397,9 @@ def ladder(
     rung that meets the bar. Exits 1 when no rung meets it (so CI can gate on it), 2 on a user mistake."""
     from adapt.eval.ladder import parse_rung_recipes, run_ladder
 
-    summary = run_ladder(str(suite), str(docs), [r.strip() for r in rungs.split(",") if r.strip()], bar, out,
-                         parse_rung_recipes(recipe or []), limit, max_steps, resume, overwrite,
-                         latency_items=latency_items)
+    summary = run_ladder(str(suite) if suite else None, str(docs), [r.strip() for r in rungs.split(",") if r.strip()],
+                         bar, out, parse_rung_recipes(recipe or []), limit, max_steps, resume, overwrite,
+                         latency_items=latency_items, synth=synth, generator=generator, warn=_warn)
     _finish(summary, out, track)
     verdict = summary["ladder"]
     if verdict.get("warning"):

@@ -94,3 +94,16 @@ def test_a_relaunch_passes_on_the_command_line_as_typed(monkeypatch):
                                       "generation.system_prompt=Answer briefly.", "--num-processes", "4", "--resume"])
     assert _argv_without("--num-processes", after="finetune") == [
         "my recipe.yaml", "-o", "generation.system_prompt=Answer briefly.", "--resume"]
+
+
+def test_data_synth_and_ladder_refuse_bad_input_with_exit_2(cli, tmp_path):
+    (tmp_path / "empty").mkdir()
+    code, _, err = cli("data", "synth", tmp_path / "empty", "--out", tmp_path / "o", "--n", "0")
+    assert code == 2 and "--n: must be at least 1" in err
+    code, _, err = cli("data", "synth", tmp_path / "empty", "--out", tmp_path / "o")
+    assert code == 2 and "no documents in" in err and "Traceback" not in err
+    code, _, err = cli("data", "synth", tmp_path / "empty", "--out", tmp_path / "o", "--generator", "baseline")
+    assert code == 2 and "--generator: recipe 'baseline'" in err and "cannot write questions" in err
+    code, _, err = cli("ladder", "--docs", tmp_path / "empty")
+    assert code == 2 and "--synth N" in err
+    assert not (tmp_path / "o").exists()

