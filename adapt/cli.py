@@ -233,8 +233,9 @@ def data_synth(
                                                 "served model")] = "prompt-local",
     n: Annotated[int, typer.Option("--n", help="eval items to keep")] = 200,
     unanswerable: Annotated[float, typer.Option(
-        help="share of the eval items (and training rows) that are unanswerable: asked of documents set aside "
-             "from docs/, and kept only when their answer occurs nowhere in docs/")] = UNANSWERABLE,
+        help="share of the eval items (and training rows) that are unanswerable: asked of whole documents set "
+             "aside from docs/ (about this share of the text, at most a third), and kept only when their answer, "
+             "as written, occurs nowhere in docs/")] = UNANSWERABLE,
     train: Annotated[int, typer.Option(help="training rows to write to train.jsonl (chat format), from chunks "
                                             "no eval item comes from")] = 0,
     seed: Annotated[int, typer.Option(help="seed of the set-aside documents, the chunk split and the sampling")] = 0,
@@ -242,10 +243,12 @@ def data_synth(
 ) -> None:
     """Make an eval suite (with unanswerable items) and a disjoint training set from documents alone.
 
-    A generator model writes a question and a short answer for chunks spread across the files; an item is
-    kept when its answer is a verbatim span of its chunk, the question does not contain the answer, and it
-    is no near-duplicate. Answerable items that do not retrieve their own chunk (top 5) are kept and marked
-    hard. Evaluate with `adapt eval RECIPE --suite OUT/suite.jsonl` on an index of OUT/docs."""
+    A generator model writes a question and a short answer for passages spread across the files; an item
+    is kept when its answer is a verbatim span of its passage, the question does not contain the answer,
+    the generator asked its own question answers with that span (round trip), and it is no near-duplicate.
+    Answerable items whose question does not retrieve a passage of their file holding the answer (top 5)
+    are kept and marked hard. Evaluate with `adapt eval RECIPE --suite OUT/suite.jsonl` on an index of
+    OUT/docs."""
     from adapt.data.synth import synthesize
 
     res = synthesize(docs, out, _recipe(generator), n=n, unanswerable=unanswerable, train=train, seed=seed,
@@ -375,8 +378,8 @@ def ladder(
         help="no suite yet: synthesise one of N items from --docs (`adapt data synth`, into OUT/synth), and as "
              "many training rows from other chunks when a rung trains or calibrates; the rungs then index "
              "OUT/synth/docs, which leaves out the documents the unanswerable items were asked of")] = None,
-    generator: Annotated[str, typer.Option(help="with --synth: the recipe whose model writes the questions")]
-        = "prompt-local",
+    generator: Annotated[Optional[str], typer.Option(
+        help="with --synth: the recipe whose model writes the questions [default: prompt-local]")] = None,
     rungs: Annotated[str, typer.Option(help="comma-separated rungs (`adapt rungs` lists them); run cheapest first")]
         = ",".join(ladder_rungs.default_ladder()),
     bar: Annotated[str, typer.Option(help="what 'good enough' means; a rung meets it only when every 95 % interval "
@@ -397,9 +400,11 @@ def ladder(
     rung that meets the bar. Exits 1 when no rung meets it (so CI can gate on it), 2 on a user mistake."""
     from adapt.eval.ladder import parse_rung_recipes, run_ladder
 
+    if generator and synth is None:
+        raise UserError("writes a synthetic suite's questions: give it with --synth N", param="generator")
     summary = run_ladder(str(suite) if suite else None, str(docs), [r.strip() for r in rungs.split(",") if r.strip()],
                          bar, out, parse_rung_recipes(recipe or []), limit, max_steps, resume, overwrite,
-                         latency_items=latency_items, synth=synth, generator=generator, warn=_warn)
+                         latency_items=latency_items, synth=synth, generator=generator or "prompt-local", warn=_warn)
     _finish(summary, out, track)
     verdict = summary["ladder"]
     if verdict.get("warning"):

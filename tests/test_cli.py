@@ -106,4 +106,6 @@ def test_data_synth_and_ladder_refuse_bad_input_with_exit_2(cli, tmp_path):
     assert code == 2 and "--generator: recipe 'baseline'" in err and "cannot write questions" in err
     code, _, err = cli("ladder", "--docs", tmp_path / "empty")
     assert code == 2 and "--synth N" in err
+    code, _, err = cli("ladder", "--docs", tmp_path / "empty", "--suite", "s.jsonl", "--generator", "prompt-api")
+    assert code == 2 and "--generator: " in err and "--synth N" in err
     assert not (tmp_path / "o").exists()

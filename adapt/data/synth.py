@@ -4,18 +4,21 @@ A generator model writes a question and a short answer for a passage (a short ch
 long); checks decide what is kept: the answer is a verbatim span of the passage, the question does not
 give it away, the generator, asked its own question with the passage, answers it with that span (round
 trip), and no kept item is a near-duplicate. Every rejection is counted in synth.json, so a weak
-generator shows as a short suite, never as a silently bad one. Unanswerable items are built, not guessed: some documents are set aside
-(left out of `DIR/docs`), and a question about them is kept only when its answer occurs nowhere in
-what is indexed (SQuAD 2.0's on-topic, plausible negatives).
+generator shows as a short suite, never as a silently bad one.
+
+Unanswerable items come from documents set aside (left out of `DIR/docs`, the folder to index): a
+question about them is kept only when its answer, as written, occurs nowhere in what is indexed (text,
+titles, file names). That is what can be checked without a person: an indexed document may still
+answer such a question with another value, so read a sample before trusting the no-answer rates.
 """
 
 from __future__ import annotations
 
 import math
 import random
-import shutil
 import tempfile
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -31,10 +34,10 @@ if TYPE_CHECKING:
 
 UNANSWERABLE = 0.25     # default share of unanswerable items, about SQuAD 2.0's one in three
 RETRIEVAL_K = 5         # an answerable question must retrieve its passage in this many hits, else it is `hard`
+MAX_ASIDE = 1 / 3       # most of the text set aside for unanswerable items: the index keeps the rest
 MAX_FILE_SHARE = 0.2    # no file gives more than this share of a split's items (unless there are too few files)
 MAX_ANSWER_WORDS = 8    # "a short answer": longer ones are sentences, which no grader compares fairly
 NEAR_DUPLICATE = 0.8    # token Jaccard of two normalized questions at which the later one is dropped
-ROUNDTRIP_F1 = 0.5      # token F1 of the generator's own answer to its question, from the chunk, against the span
 PASSES = 3              # questions asked of each passage at most: two greedy (one per prompt), then sampled
 TEMPERATURE = 0.3       # of the sampled pass: hotter, and a small model's answers stop being spans
 # Questions are written about passages shorter than the index's chunks: a small model keeps to a short
@@ -104,12 +107,23 @@ def parse(text: str) -> tuple[str, str] | None:
 
 
 def agrees(reply: str, answer: str) -> bool:
-    """Whether the generator's own answer to its question matches the span it wrote the question for."""
-    if contains(normalize(reply), answer):
-        return True
-    want, got = normalize(answer).split(), set(normalize(reply).split())
-    common = sum(1 for w in set(want) if w in got)
-    return bool(common) and 2 * common / (len(set(want)) + len(got)) >= ROUNDTRIP_F1
+    """Whether the generator's own answer to its question holds every word of the span it wrote the
+    question for ("three weeks" is not "two weeks"); the reply may say more."""
+    want = set(normalize(answer).split())
+    return bool(want) and want <= set(normalize(reply).split())
+
+
+def loose(text: str) -> str:
+    """Words only: every punctuation or symbol character (Unicode too) is a space, so "Besson's",
+    "Lyon-based" and "1987/88" still hold "Besson", "Lyon" and "1987". The absence check uses it: it
+    may reject a good unanswerable item, never keep one whose answer is there."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in text).split())
+
+
+def absent(answer: str, indexed_loose: str) -> bool:
+    words = loose(answer)
+    return not words or f" {words} " not in f" {indexed_loose} "
 
 
 def contains(haystack_normalized: str, needle: str) -> bool:
@@ -139,20 +153,34 @@ def file_cap(target: int, files: int) -> int:
 
 
 def set_aside(sizes: dict[str, int], share: float, rng: random.Random) -> list[str]:
-    """Files (by text size) to leave out of the index: about `share` of the text, at least one file when
-    share > 0, never all of them."""
+    """Files (by text size) to leave out of the index: about `share` of the text, never all of them.
+
+    Files are taken in random order, skipping any that would take the set-aside text past 1.5 times the
+    share, so one big manual is not set aside for a few questions; when every file is that big, the
+    smallest is."""
     if share <= 0 or len(sizes) < 2:
         return []
     total = sum(sizes.values())
     order = sorted(sizes)
     rng.shuffle(order)
     chosen, text = [], 0
-    for f in order[:-1]:  # the last one always stays
+    for f in order:
         if text >= share * total:
             break
-        chosen.append(f)
-        text += sizes[f]
-    return sorted(chosen)
+        if text + sizes[f] <= 1.5 * share * total and len(chosen) < len(sizes) - 1:
+            chosen.append(f)
+            text += sizes[f]
+    return sorted(chosen or [min(sorted(sizes), key=lambda f: sizes[f])])
+
+
+def split_files(files: list[str], train_share: float, rng: random.Random) -> tuple[set[str], set[str]]:
+    """Set-aside files for eval items and for training rows: whole files, so that no unanswerable eval
+    item is about a document the model was trained (or a guard calibrated) to abstain on."""
+    order = sorted(files)
+    rng.shuffle(order)
+    n = round(len(order) * train_share) if train_share > 0 else 0
+    n = min(n, len(order) - 1)  # eval items come first
+    return set(order[n:]), set(order[:n])
 
 
 def split_chunks(chunks: list[Chunk], train_share: float, rng: random.Random) -> tuple[list[Chunk], list[Chunk]]:
@@ -181,7 +209,7 @@ class Synthesizer:
     def __init__(self, generator: Generator, batch_size: int, index: Any, indexed_text: str,
                  counts: dict[str, Any], bar: Any) -> None:
         self.generator, self.batch_size, self.index = generator, batch_size, index
-        self.indexed_text = indexed_text  # normalized text of everything in DIR/docs
+        self.indexed_text = indexed_text  # loose() text of everything in DIR/docs, names and titles too
         self.counts, self.bar = counts, bar
         self.kept_questions: list[set[str]] = []
         self.eval_answers: set[str] = set()
@@ -262,7 +290,7 @@ class Synthesizer:
             return "not_span"
         if contains(normalize(cand.question), cand.answer):
             return "answer_in_question"
-        if cand.kind == "unanswerable" and contains(self.indexed_text, cand.answer):
+        if cand.kind == "unanswerable" and not absent(cand.answer, self.indexed_text):
             return "answer_in_docs"
         return None
 
@@ -294,11 +322,14 @@ def train_row(item: Item, abstain: str) -> dict[str, Any]:
             "id": item.id, "chunk_id": item.chunk_id, "source": item.source, "kind": item.kind}
 
 
-def check_args(n: int, unanswerable: float, train: int) -> None:
+def check_args(n: int, unanswerable: float, train: int, n_flag: str = "n") -> None:
     if n < 1:
-        raise UserError(f"must be at least 1, not {n}", param="n")
+        raise UserError(f"must be at least 1, not {n}", param=n_flag)
     if not 0 <= unanswerable < 1:
         raise UserError(f"is a share from 0 up to (not including) 1, not {unanswerable:g}", param="unanswerable")
+    if n - round(n * unanswerable) < 1:
+        raise UserError(f"leaves no answerable item among {n} (ask for more items or a smaller share)",
+                        param="unanswerable")
     if train < 0:
         raise UserError(f"must be 0 or more, not {train}", param="train")
 
@@ -309,85 +340,105 @@ def check_generator(recipe: Recipe) -> None:
                         "give a recipe with a model section (prompt-local, prompt-api, ...)", param="generator")
 
 
+def check_folders(docs: Path, out: Path, overwrite: bool) -> None:
+    if not docs.is_dir():
+        raise UserError(f"documents folder not found: {docs}")
+    d, o = docs.resolve(), out.resolve()
+    if o.is_relative_to(d) or d.is_relative_to(o):  # --overwrite would delete the documents themselves
+        raise UserError(f"{out} and the documents folder {docs} must not hold one another: write it elsewhere",
+                        param="out")
+    if out.exists() and not overwrite:
+        raise UserError(f"{out} already exists: --overwrite replaces it")
+
+
+def input_hashes(docs: Path) -> dict[str, str]:
+    """sha256 of every file synthesis reads: the documents and their metadata.yaml sidecars."""
+    from adapt.artifacts import sha256_file
+    from adapt.rag.loaders import METADATA_FILE, walk
+
+    found = walk(docs) + [p for p in docs.rglob(METADATA_FILE)
+                          if not any(part.startswith(".") for part in p.relative_to(docs).parts)]
+    return {p.relative_to(docs).as_posix(): sha256_file(p) for p in sorted(found) if p.is_file()}
+
+
 def synthesize(docs: str | Path, out: str | Path, generator: Recipe, n: int = 200, unanswerable: float = UNANSWERABLE,
                train: int = 0, seed: int = 0, overwrite: bool = False, progress: bool = True,
                warn: Callable[[str], None] | None = None, make_generator: Callable[..., Generator] | None = None,
                embedder_model: Any = None) -> Synthesis:
-    """Write out/suite.jsonl, out/train.jsonl (when train > 0), out/docs/ and out/synth.json, all at once."""
+    """Write out/suite.jsonl, out/train.jsonl (when training rows survive), out/docs/ and out/synth.json, all
+    at once (beside `out`, then renamed into place)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from adapt.artifacts import atomic_dir, sha256_file, versions, write_json, write_jsonl
+    from adapt.artifacts import atomic_dir, versions, write_json, write_jsonl
     from adapt.backends import make_generator as default_make
     from adapt.rag import DEFAULT_EMBEDDER
     from adapt.rag.chunking import chunk_document
     from adapt.rag.index import Embedder, Index, build_index
-    from adapt.rag.loaders import METADATA_FILE, Sidecars, check_file, load_file, metadata, walk
+    from adapt.rag.loaders import METADATA_FILE, Sidecars, check_file, load_file, metadata, sha256, walk
 
     t0 = time.perf_counter()
     check_args(n, unanswerable, train)
     check_generator(generator)
     docs, out = Path(docs), Path(out)
     warn = warn or (lambda m: None)
-    if not docs.is_dir():
-        raise UserError(f"documents folder not found: {docs}")
-    if out.exists() and not overwrite:
-        raise UserError(f"{out} already exists: --overwrite replaces it")
-    if out.resolve().is_relative_to(docs.resolve()):
-        raise UserError(f"{out} is inside the documents folder {docs}: write it elsewhere", param="out")
+    check_folders(docs, out, overwrite)
     if not walk(docs):
         raise UserError(f"no documents in {docs}")
     rng = random.Random(seed)
+    if generator.model.backend == "local":  # the sampled pass, reproducible with the seed (APIs: not always)
+        from transformers import set_seed
+
+        set_seed(seed)
     sidecars = Sidecars(docs)
-    inputs = {p.relative_to(docs).as_posix(): sha256_file(p) for p in sorted(docs.rglob(METADATA_FILE))}
+    inputs = input_hashes(docs)
     emb = Embedder(DEFAULT_EMBEDDER, embedder_model)
     chunks: dict[str, list[Chunk]] = {}
-    texts: dict[str, str] = {}  # each file's whole text: what "occurs in the indexed documents" is checked on
+    raws: dict[str, bytes] = {}  # what was read is what is copied: a file edited meanwhile cannot differ
+    texts: dict[str, str] = {}  # what "occurs in the indexed documents" is checked on: names, titles, text
     skipped: dict[str, str] = {}
     for path in walk(docs):
         rel = path.relative_to(docs).as_posix()
         try:
             check_file(path, docs)
             raw = path.read_bytes()
-            inputs[rel] = sha256_file(path)
+            inputs[rel] = sha256(raw)
             meta = metadata(path, rel, raw, sidecars)
             src = load_file(path, rel, raw)
         except (ValueError, OSError) as e:
             skipped[rel] = str(e)
             warn(f"skipped {rel}: {e}")
             continue
-        texts[rel] = "\n".join(f"{d.title}\n{d.text}" for d in src.documents)
+        raws[rel] = raw
+        texts[rel] = "\n".join(f"{rel}\n{d.source}\n{d.title}\n{d.text}" for d in src.documents)
         chunks[rel] = [c for d in src.documents for c in chunk_document(d, emb.tokenizer, PASSAGE_TOKENS, 0, meta)]
     chunks = {f: cs for f, cs in chunks.items() if cs}
     if not chunks:
         raise UserError(f"nothing readable in {docs} ({len(skipped)} file(s) skipped)")
-    if unanswerable > 0 and len(chunks) < 2:
+    n_unans, t_unans = round(n * unanswerable), round(train * unanswerable)
+    if n_unans and len(chunks) < 2:
         raise UserError(f"unanswerable items need at least two readable documents (one is set aside), {docs} has "
                         f"{len(chunks)}: add documents or pass --unanswerable 0", param="unanswerable")
-    aside = set(set_aside({f: sum(len(c.text) for c in cs) for f, cs in chunks.items()}, unanswerable, rng))
-    n_unans = round(n * unanswerable)
-    t_unans = round(train * unanswerable)
+    sizes = {f: sum(len(c.text) for c in cs) for f, cs in chunks.items()}
+    aside = set(set_aside(sizes, min(unanswerable, MAX_ASIDE), rng)) if n_unans else set()
     share = train / (n + train)
     answerable = [c for f, cs in sorted(chunks.items()) if f not in aside for c in cs]
-    hidden = [c for f, cs in sorted(chunks.items()) if f in aside for c in cs]
     ans_eval, ans_train = split_chunks(answerable, share, rng)
-    un_eval, un_train = split_chunks(hidden, share, rng)
+    aside_eval, aside_train = split_files(sorted(aside), share if t_unans else 0, rng)
+    un_eval = [c for f in sorted(aside_eval) for c in chunks[f]]
+    un_train = [c for f in sorted(aside_train) for c in chunks[f]]
 
     counts: dict[str, Any] = {"rejected": dict.fromkeys(FILTERS, 0), "surplus": 0, "files": {}}
     gen = (make_generator or default_make)(generator.model, generator.generation.batch_size)
     with atomic_dir(out, replace=overwrite) as tmp, tempfile.TemporaryDirectory() as scratch:
-        for path in walk(docs):  # what is indexed: every file but those set aside (sidecars too)
-            rel = path.relative_to(docs).as_posix()
-            if rel not in aside and rel not in skipped:
-                (tmp / "docs" / rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(path, tmp / "docs" / rel)
-        for side in docs.rglob(METADATA_FILE):
-            rel = side.relative_to(docs).as_posix()
-            if not any(p.startswith(".") for p in Path(rel).parts):
-                (tmp / "docs" / rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(side, tmp / "docs" / rel)
+        copies = [(rel, raw) for rel, raw in raws.items() if rel not in aside]  # what is indexed, sidecars too
+        copies += [(p.relative_to(docs).as_posix(), p.read_bytes()) for p in docs.rglob(METADATA_FILE)
+                   if p.relative_to(docs).as_posix() in inputs]
+        for rel, raw in copies:
+            (tmp / "docs" / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / "docs" / rel).write_bytes(raw)
         build_index(tmp / "docs", Path(scratch) / "index", progress=False, embedder_model=emb.model, warn=warn)
         index = Index.load(Path(scratch) / "index")
-        indexed = normalize("\n".join(t for f, t in texts.items() if f not in aside))
+        indexed = loose("\n".join(t for f, t in texts.items() if f not in aside))
         with Progress(TextColumn("synth {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       disable=not progress) as bar:
             s = Synthesizer(gen, generator.generation.batch_size, index, indexed, counts, bar)
@@ -402,7 +453,7 @@ def synthesize(docs: str | Path, out: str | Path, generator: Recipe, n: int = 20
         suite = [_item(c, i, "s") for i, c in enumerate(ev, 1)]
         rows = [_item(c, i, "t") for i, c in enumerate(tr, 1)]
         write_suite(suite, tmp / "suite.jsonl")
-        if train:
+        if rows:
             write_jsonl(tmp / "train.jsonl", [train_row(i, generator.generation.abstain_phrase) for i in rows])
             write_suite(rows, tmp / "train-suite.jsonl")
         stats = {
@@ -414,16 +465,18 @@ def synthesize(docs: str | Path, out: str | Path, generator: Recipe, n: int = 20
             "train": {"rows": len(rows), "unanswerable": sum(1 for i in rows if not i.answers)},
             "generated": sum(f["generated"] for f in counts["files"].values()),
             "kept": len(suite) + len(rows), "rejected": counts["rejected"], "surplus": counts["surplus"],
-            "files": dict(sorted(counts["files"].items())), "set_aside": sorted(aside), "skipped": skipped,
+            "files": dict(sorted(counts["files"].items())), "set_aside": sorted(aside),
+            "set_aside_for_training": sorted(aside_train), "skipped": skipped,
             "passages": {"eval": len(ans_eval) + len(un_eval), "train": len(ans_train) + len(un_train)},
             "filters": {"retrieval_k": RETRIEVAL_K, "max_answer_words": MAX_ANSWER_WORDS,
-                        "near_duplicate": NEAR_DUPLICATE, "roundtrip_f1": ROUNDTRIP_F1, "passage_tokens": PASSAGE_TOKENS, "max_file_share": MAX_FILE_SHARE, "passes": PASSES},
+                        "near_duplicate": NEAR_DUPLICATE, "passage_tokens": PASSAGE_TOKENS,
+                        "max_file_share": MAX_FILE_SHARE, "passes": PASSES},
             "inputs": inputs, "versions": versions(), "seconds": round(time.perf_counter() - t0, 1),
         }
         write_json(tmp / "synth.json", stats)
     for split, kept, asked in (("suite", len(suite), n), ("training set", len(rows), train)):
         if kept < asked:
-            warn(f"the {split} has {kept} of the {asked} items asked for: the documents ran out of chunks whose "
+            warn(f"the {split} has {kept} of the {asked} items asked for: the documents ran out of passages whose "
                  f"questions pass the filters ({_rejections(counts)})")
     return Synthesis(suite, rows, stats)
 

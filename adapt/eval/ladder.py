@@ -153,19 +153,24 @@ def ladder_recipes(names: list[str], chosen: dict[str, str]) -> list[Recipe]:
     return recipes
 
 
-def synthetic_suite(docs: str, out: Path, n: int, train: int, generator: str, resume: bool,
+def synthetic_suite(docs: str, out: Path, n: int, train: int, generator: Recipe, resume: bool,
                     progress: bool, warn: Callable[[str], None] | None) -> Path:
-    """`adapt data synth` into out/synth (reused by --resume when made from the same request); returns it."""
-    from adapt.data.synth import UNANSWERABLE, check_args, synthesize
+    """`adapt data synth` into out/synth; --resume reuses it when made from the same documents (by hash),
+    generator and request, and refuses to replace the suite an earlier run's answers were graded on."""
+    from adapt.data.synth import UNANSWERABLE, input_hashes, synthesize
 
-    check_args(n, UNANSWERABLE, train)
     made = out / "synth"
-    asked = {"n": n, "unanswerable": UNANSWERABLE, "train": train}
+    want = {"asked": {"n": n, "unanswerable": UNANSWERABLE, "train": train}, "inputs": input_hashes(Path(docs)),
+            "generator": {"recipe": generator.name, "model": generator.model.model_dump(mode="json")}}
     if resume and (made / "synth.json").is_file():
         stats = json.loads((made / "synth.json").read_text())
-        if (stats["asked"], stats["docs"], stats["generator"]["recipe"]) == (asked, str(docs), load_recipe(generator).name):
+        if all(stats.get(k) == v for k, v in want.items()):
             return made
-    synthesize(docs, made, load_recipe(generator), n=n, unanswerable=UNANSWERABLE, train=train, overwrite=True,
+        if (out / "items.jsonl").exists():
+            changed = ", ".join(k for k, v in want.items() if stats.get(k) != v)
+            raise UserError(f"{made} was made from other {changed} than this run asks for, and {out} holds answers "
+                            "graded on it: --overwrite starts the run again", param="resume")
+    synthesize(docs, made, generator, n=n, unanswerable=UNANSWERABLE, train=train, overwrite=True,
                progress=progress, warn=warn)
     return made
 
@@ -185,6 +190,14 @@ def run_ladder(suite: str | None, docs: str, rung_names: list[str], bar: str, ou
     check_counts(limit, latency_items)
     if (suite is None) == (synth is None):
         raise UserError("give a suite (--suite FILE) or have one made from the documents (--synth N), not both")
+    maker = None
+    if synth is not None:  # everything synthesis needs, checked before an earlier run is replaced
+        from adapt.data.synth import UNANSWERABLE, check_args, check_folders, check_generator
+
+        check_args(synth, UNANSWERABLE, 0, n_flag="synth")
+        maker = load_recipe(generator)
+        check_generator(maker)
+        check_folders(Path(docs), Path(out) / "synth", overwrite=True)
     recipes = ladder_recipes(rung_names, recipe_names or {})
     out = Path(out)
     items = load_suite(suite) if suite else []
@@ -203,7 +216,7 @@ def run_ladder(suite: str | None, docs: str, rung_names: list[str], bar: str, ou
     calibrated = [r for r in recipes if rungs.CALIBRATION in rungs.get(r.rung).artifacts]
     made = None
     if synth is not None:  # the suite, and the training half when something trains or calibrates on one
-        made = synthetic_suite(docs, out, synth, synth if tuned or calibrated else 0, generator, resume, progress, warn)
+        made = synthetic_suite(docs, out, synth, synth if tuned or calibrated else 0, maker, resume, progress, warn)
         suite, docs = str(made / "suite.jsonl"), str(made / "docs")
         items = load_suite(suite)
     index = out / "index"
@@ -216,7 +229,7 @@ def run_ladder(suite: str | None, docs: str, rung_names: list[str], bar: str, ou
     eval_items = items
     if tuned or calibrated:  # adapters train, guards calibrate, on one half; every rung is evaluated on the other
         if made is not None:  # synthesised apart, from other chunks
-            if not (made / "train-suite.jsonl").is_file():
+            if not json.loads((made / "synth.json").read_text())["train"]["rows"]:
                 raise UserError(f"{made}: no training rows survived the filters, so the "
                                 f"{', '.join(r.rung for r in tuned + calibrated)} rung(s) cannot be trained or "
                                 "calibrated (see synth.json)")

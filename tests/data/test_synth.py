@@ -67,7 +67,7 @@ class QAGenerator(FakeGenerator):
             user = msgs[-1]["content"]
             if msgs[0]["content"] == synth.ROUNDTRIP:
                 passage, _, question = user.partition("\n\nQuestion: ")
-                m = re.match(r"What is the (\w+) of (\w+)\?", question)
+                m = re.match(r"What is the (\w+) of (\w+)", question)
                 fact = m and re.search(rf"The {m.group(1)} of {m.group(2)} is ([^.]+)\.", passage)
                 text = f"It is {fact.group(1)}." if fact and m.group(1) != "mood" else "I am not sure."
             else:
@@ -78,10 +78,13 @@ class QAGenerator(FakeGenerator):
                 else:
                     n = self.seen.get(passage, 0)
                     self.seen[passage] = n + 1
-                    thing, place, value = facts[n % len(facts)] if temperature == 0 else self.rng.choice(facts)
+                    # the sampled pass, and the second about a mayor, ask the first question again: a near-duplicate
+                    again = temperature > 0 or facts[0][0] == "mayor"
+                    thing, place, value = facts[0] if again else facts[n % len(facts)]
                     if thing == "anthem":
                         value = f"probably {value}"  # not a span
-                    q, a = f"Question: What is the {thing} of {place}?", f"Answer: {value}."
+                    tail = f", {value}" if thing == "mayor" and place in PLACES[1:5] else ""  # gives it away
+                    q, a = f"Question: What is the {thing} of {place}{tail}?", f"Answer: {value}."
                     text = f"{a}\n{q}" if msgs[2]["content"].startswith("Answer:") else f"{q}\n{a}\nHope it helps!"
             out.append(Generation(text, 10, len(text.split()), 0.001, 0.0005))
         return out
@@ -110,11 +113,13 @@ def test_files_and_counts(made: Any) -> None:
                                                      "train.jsonl"]
     assert [i.id for i in load_suite(out / "suite.jsonl")] == [i.id for i in res.suite]
     assert st["suite"]["items"] == len(res.suite) == 16 and st["suite"]["unanswerable"] == 4
-    assert st["train"]["rows"] == len(res.train) == 8 and st["train"]["unanswerable"] == 2
+    assert st["train"]["rows"] == len(res.train) and 0 < len(res.train) <= 8 and st["train"]["unanswerable"] >= 1
+    if len(res.train) < 8:  # a shortfall is said, with the counts
+        assert any(w.startswith(f"the training set has {len(res.train)} of the 8") for w in warnings)
     # every candidate is accounted for: kept, rejected by one filter, or surplus
     assert st["generated"] == st["kept"] + sum(st["rejected"].values()) + st["surplus"]
     assert sum(f["generated"] for f in st["files"].values()) == st["generated"]
-    for name in ("not_span", "roundtrip", "too_long"):
+    for name in ("not_span", "roundtrip", "too_long", "answer_in_question", "near_duplicate", "answer_in_docs"):
         assert st["rejected"][name] > 0, name
     assert st["skipped"] == {"broken.pdf": st["skipped"]["broken.pdf"]} and "broken.pdf" in " ".join(warnings)
     assert st["inputs"] == {p.name: sha256_file(p) for p in docs.iterdir()}
@@ -140,6 +145,10 @@ def test_unanswerable_items_are_absent_from_the_indexed_documents(made: Any) -> 
     indexed = _indexed_text(out / "docs")
     unans = [i for i in res.suite + res.train if not i.answers]
     assert len(unans) == 6
+    for_training = set(st["set_aside_for_training"])
+    assert for_training and for_training < aside
+    assert {i.source for i in res.suite if not i.answers} <= aside - for_training  # never trained to abstain on
+    assert {i.source for i in res.train if not i.answers} <= for_training
     for item in unans:
         assert item.kind == "unanswerable" and item.source in aside
         (plausible,) = item.plausible_answers
@@ -176,6 +185,17 @@ def test_hard_items_are_the_ones_that_miss_their_passage(made: Any, tmp_path: Pa
         assert bool(item.hard) == (not hit), item
 
 
+def test_a_question_that_does_not_find_its_answer_is_hard(made: Any, tmp_path: Path) -> None:
+    _, out, _, _ = made
+    from adapt.rag.index import Index, build_index
+
+    build_index(out / "docs", tmp_path / "index", progress=False)
+    index = Index.load(tmp_path / "index")
+    assert synth.retrieves(index, "What is the river of Brisk?", "brisk.md", "the Vell Brisk1")
+    assert not synth.retrieves(index, "What is the river of Brisk?", "corvo.md", "the Vell Brisk1")
+    assert not synth.retrieves(index, "Which tidal bore floods the estuary?", "brisk.md", "the Vell Brisk1")
+
+
 def test_no_file_dominates(made: Any) -> None:
     _, _, res, _ = made
     aside = len(res.stats["set_aside"])
@@ -205,7 +225,19 @@ def test_spans_are_whole_words() -> None:
     assert synth.contains(normalize("It costs 149 euros."), "149 Euros")
     assert not synth.contains(normalize("It costs 1490 euros."), "149 euros")
     assert synth.agrees("The first name on the rota is Marta Silva.", "Marta Silva")
-    assert not synth.agrees("The current year is 2022.", "2020")
+    for reply, answer in (("The current year is 2022.", "2020"), ("two weeks", "three weeks"),
+                          ("Marie Curie", "Marie Besson"), ("March 2021", "March 2020")):
+        assert not synth.agrees(reply, answer)
+
+
+@pytest.mark.parametrize("indexed", ["Marie Besson's clocks", "a Lyon-based firm", "in 1987/88",
+                                     "Marie Besson\u2019s clocks", "Lyon\u2014France", "MARIE  BESSON",
+                                     "files: marie-besson.md"])
+def test_an_answer_is_present_in_any_written_form(indexed: str) -> None:
+    text = synth.loose(indexed)
+    assert not synth.absent("Marie Besson", text) or not synth.absent("Lyon", text) or \
+        not synth.absent("1987", text)
+    assert synth.absent("Ada Brandt", text)
 
 
 def test_set_aside_and_chunk_split() -> None:
@@ -215,10 +247,20 @@ def test_set_aside_and_chunk_split() -> None:
     assert len(aside) == 3
     assert synth.set_aside({"a": 10, "b": 10}, 0.9, rng) != ["a", "b"]
     assert synth.set_aside({"a": 10}, 0.5, rng) == [] and synth.set_aside(sizes, 0, rng) == []
+    for seed in range(10):  # one big manual is never set aside for a few questions
+        assert synth.set_aside({"manual": 990, "faq": 5, "contact": 5}, 0.25, random.Random(seed)) != ["manual"]
+    assert synth.set_aside({"a": 500, "b": 400}, 0.1, rng) == ["b"]  # all too big: the smallest
+    from adapt.rag.chunking import Chunk
+
+    chunks = [Chunk(f"f{i % 3}#{i}", f"f{i % 3}", f"f{i % 3}", "", "", "x", 0, 1, None, "md", "", [])
+              for i in range(30)]
+    ev, tr = synth.split_chunks(chunks, 0.5, rng)
+    assert len(ev) == len(tr) == 15 and not {c.chunk_id for c in ev} & {c.chunk_id for c in tr}
+    assert synth.split_chunks(chunks, 0, rng) == (chunks, [])
 
 
 @pytest.mark.parametrize("kwargs, flag", [({"n": 0}, "n"), ({"unanswerable": 1.0}, "unanswerable"),
-                                          ({"train": -1}, "train")])
+                                          ({"train": -1}, "train"), ({"n": 1, "unanswerable": 0.9}, "unanswerable")])
 def test_bad_counts(kwargs: dict, flag: str, tmp_path: Path) -> None:
     with pytest.raises(UserError) as e:
         synth.synthesize(tmp_path, tmp_path / "out", load_recipe("prompt-local"), **kwargs)
@@ -247,11 +289,16 @@ def test_empty_folder_and_a_generator_that_writes_nothing_leave_nothing(tmp_path
 
 
 def test_refuses_to_overwrite_or_write_into_the_documents(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
     (tmp_path / "out").mkdir()
     with pytest.raises(UserError, match="--overwrite"):
-        synth.synthesize(tmp_path, tmp_path / "out", load_recipe("prompt-local"))
-    with pytest.raises(UserError, match="inside the documents folder"):
-        synth.synthesize(tmp_path, tmp_path / "new", load_recipe("prompt-local"), overwrite=True)
+        synth.synthesize(tmp_path / "docs", tmp_path / "out", load_recipe("prompt-local"))
+    for docs, out in ((tmp_path, tmp_path / "new"), (tmp_path / "out" / "docs", tmp_path / "out"),
+                      (tmp_path, tmp_path)):
+        docs.mkdir(exist_ok=True)
+        with pytest.raises(UserError, match="must not hold one another") as e:
+            synth.synthesize(docs, out, load_recipe("prompt-local"), overwrite=True)
+        assert e.value.param == "out"
 
 
 def test_suite_rows_keep_their_synthetic_fields(tmp_path: Path) -> None:

@@ -209,3 +209,12 @@ def test_the_ladder_on_documents_alone(tmp_path, monkeypatch):
     run_ladder(None, str(docs), ["baseline", "rag+guard"], "correct>=0.5", out, progress=False, latency_items=0,
                synth=8, resume=True)
     assert (made / "synth.json").stat().st_mtime_ns == stamp
+    (docs / "arlo.md").write_text("# Arlo\n\nThe mayor of Arlo is someone else now.\n")
+    with pytest.raises(UserError, match="other inputs") as e:  # the answers in out were graded on the old suite
+        run_ladder(None, str(docs), ["baseline", "rag+guard"], "correct>=0.5", out, progress=False,
+                   latency_items=0, synth=8, resume=True)
+    assert e.value.param == "resume" and (made / "synth.json").stat().st_mtime_ns == stamp
+    with pytest.raises(UserError, match="must not hold one another"):  # --overwrite would delete the documents
+        run_ladder(None, str(made / "docs"), ["baseline"], "correct>=0.5", out, progress=False, synth=8,
+                   overwrite=True)
+    assert (out / "items.jsonl").is_file()
