@@ -151,12 +151,12 @@ def rag_build(
              "(default: the recipe's rag.docs)")] = None,
     recipe: Annotated[Optional[str], typer.Option(help="build the index this recipe reads (its rag section: "
                                                        "docs, index, embedder, chunking)")] = None,
-    index: Annotated[Optional[str], typer.Option(help=f"index folder [default: the recipe's, else {DEFAULT_INDEX}]")] = None,
+    index: Annotated[Optional[str], typer.Option(help=f"index folder (default: the recipe's, else {DEFAULT_INDEX})")] = None,
     embedder: Annotated[Optional[str], typer.Option(
-        help=f"sentence-transformers model: builtin alias, path or hub id [default: {DEFAULT_EMBEDDER}]")] = None,
-    chunk_size: Annotated[Optional[int], typer.Option(help=f"chunk length in embedder tokens [default: {CHUNK_SIZE}]")] = None,
+        help=f"sentence-transformers model: builtin alias, path or hub id (default: {DEFAULT_EMBEDDER})")] = None,
+    chunk_size: Annotated[Optional[int], typer.Option(help=f"chunk length in embedder tokens (default: {CHUNK_SIZE})")] = None,
     chunk_overlap: Annotated[Optional[int], typer.Option(
-        help=f"tokens shared by neighbouring chunks [default: {CHUNK_OVERLAP}]")] = None,
+        help=f"tokens shared by neighbouring chunks (default: {CHUNK_OVERLAP})")] = None,
     index_type: Annotated[str, typer.Option(help="auto (exact below 20k chunks, HNSW above), flat or hnsw")] = "auto",
     overrides: Overrides = None,
 ) -> None:
@@ -379,7 +379,7 @@ def ladder(
              "many training rows from other chunks when a rung trains or calibrates; the rungs then index "
              "OUT/synth/docs, which leaves out the documents the unanswerable items were asked of")] = None,
     generator: Annotated[Optional[str], typer.Option(
-        help="with --synth: the recipe whose model writes the questions [default: prompt-local]")] = None,
+        help="with --synth: the recipe whose model writes the questions (default: prompt-local)")] = None,
     rungs: Annotated[str, typer.Option(help="comma-separated rungs (`adapt rungs` lists them); run cheapest first")]
         = ",".join(ladder_rungs.default_ladder()),
     bar: Annotated[str, typer.Option(help="what 'good enough' means; a rung meets it only when every 95 % interval "
