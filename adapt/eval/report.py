@@ -119,7 +119,7 @@ def synthetic(stats: dict[str, Any] | None) -> str:
             f"with the generator recipe {stats['generator']['recipe']} (seed {stats['seed']}), not people. It "
             f"kept {stats['kept']} of {stats['generated']} generated questions (rejected: {rejected}): "
             f"{su['items']} eval items ({su['unanswerable']} unanswerable, asked of documents set aside from the "
-            f"index: {aside}; {su['hard']} hard, whose question does not retrieve its own chunk) and "
+            f"index: {aside}; {su['hard']} hard, whose question does not retrieve a passage holding its answer) and "
             f"{tr['rows']} training rows from other chunks. Its rates measure the rungs on questions a model "
             "wrote; check them against real questions before betting on them.")
 
