@@ -23,7 +23,7 @@ from rich.table import Table
 
 from adapt.errors import UserError
 from adapt import rungs as ladder_rungs
-from adapt.data.synth import UNANSWERABLE
+from adapt.synth import UNANSWERABLE
 from adapt.eval import DEFAULT_BAR, LATENCY_ITEMS
 from adapt.eval.registry import BY_BAR
 from adapt.rag import CHUNK_OVERLAP, CHUNK_SIZE, DEFAULT_EMBEDDER, DEFAULT_INDEX, MODE, TOP_K
@@ -249,7 +249,7 @@ def data_synth(
     Answerable items whose question does not retrieve a passage of their file holding the answer (top 5)
     are kept and marked hard. Evaluate with `adapt eval RECIPE --suite OUT/suite.jsonl` on an index of
     OUT/docs."""
-    from adapt.data.synth import synthesize
+    from adapt.synth import synthesize
 
     res = synthesize(docs, out, _recipe(generator), n=n, unanswerable=unanswerable, train=train, seed=seed,
                      overwrite=overwrite, warn=_warn)

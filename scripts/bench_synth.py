@@ -67,7 +67,7 @@ def main() -> None:
     from adapt import rungs
     from adapt.data.squad import import_squad
     from adapt.data.suite import load_suite, split_items, stratified_head
-    from adapt.data.synth import synthesize
+    from adapt.synth import synthesize
     from adapt.eval.harness import evaluate
     from adapt.rag.index import Index, build_index
     from adapt.recipe import load_recipe

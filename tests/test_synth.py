@@ -16,7 +16,7 @@ import pytest
 
 from adapt.artifacts import sha256_file
 from adapt.backends import Generation
-from adapt.data import synth
+from adapt import synth
 from adapt.data.suite import Item, load_suite
 from adapt.data.text import normalize
 from adapt.errors import UserError
