@@ -375,7 +375,7 @@ def synthesize(docs: str | Path, out: str | Path, generator: Recipe, n: int = 20
     from adapt.rag import DEFAULT_EMBEDDER
     from adapt.rag.chunking import chunk_document
     from adapt.rag.index import Embedder, Index, build_index
-    from adapt.rag.loaders import METADATA_FILE, Sidecars, check_file, load_file, metadata, sha256, walk
+    from adapt.rag.loaders import METADATA_FILE, Sidecars, check_file, load_file, metadata, walk
 
     t0 = time.perf_counter()
     check_args(n, unanswerable, train)
@@ -402,7 +402,6 @@ def synthesize(docs: str | Path, out: str | Path, generator: Recipe, n: int = 20
         try:
             check_file(path, docs)
             raw = path.read_bytes()
-            inputs[rel] = sha256(raw)
             meta = metadata(path, rel, raw, sidecars)
             src = load_file(path, rel, raw)
         except (ValueError, OSError) as e:
